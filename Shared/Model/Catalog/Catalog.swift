@@ -1,0 +1,53 @@
+import Foundation
+
+/// Everything DX Pulse knows before any report arrives: units, data elements, indicators,
+/// targets. Loaded from catalog/ files or from the `catalog` schema; immutable while running.
+public struct Catalog: Sendable {
+    public let units: UnitDirectory
+    public let successions: [Succession]
+    public let elements: [String: DataElement]
+    public let indicators: [String: Indicator]
+    /// Per indicator, sorted by year.
+    public let targets: [String: [Target]]
+    private let indicatorsByElement: [String: [Indicator]]
+    /// Percent elements weighted by an element: a change of the weight changes their roll-up.
+    private let ratesByWeight: [String: [String]]
+
+    public init(units: [AdministrativeUnit], successions: [Succession] = [], elements: [DataElement],
+                indicators: [Indicator], targets: [Target]) {
+        self.units = UnitDirectory(units)
+        self.successions = successions
+        self.elements = Dictionary(elements.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
+        self.indicators = Dictionary(indicators.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
+        self.targets = Dictionary(grouping: targets, by: \.indicator).mapValues { $0.sorted { $0.year < $1.year } }
+        var byElement: [String: [Indicator]] = [:]
+        for indicator in indicators.sorted(by: { $0.code < $1.code }) {
+            for element in Set(indicator.elements) { byElement[element, default: []].append(indicator) }
+        }
+        self.indicatorsByElement = byElement
+        var byWeight: [String: [String]] = [:]
+        for element in elements.sorted(by: { $0.code < $1.code }) {
+            if let weight = element.weight { byWeight[weight, default: []].append(element.code) }
+        }
+        self.ratesByWeight = byWeight
+    }
+
+    public func indicators(using element: String) -> [Indicator] {
+        indicatorsByElement[element] ?? []
+    }
+
+    public func rates(weightedBy element: String) -> [String] {
+        ratesByWeight[element] ?? []
+    }
+
+    /// The target a period is measured against: the first one due in or after the period's year
+    /// (2023 figures are measured against the 2025 target, 2026 ones against 2030).
+    public func target(for indicator: String, period: Period) -> Target? {
+        targets[indicator]?.first { $0.year >= period.year }
+    }
+
+    /// The finest period an indicator exists at: the coarser of its elements' period types.
+    public func periodType(of indicator: Indicator) -> PeriodType? {
+        indicator.elements.compactMap { elements[$0]?.periodType }.max()
+    }
+}

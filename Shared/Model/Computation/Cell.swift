@@ -1,0 +1,129 @@
+import Foundation
+
+/// One figure of one unit for one period and data element: the grain everything is computed at.
+public struct CellKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var unit: UnitCode
+    public var period: Period
+    public var element: String
+
+    public init(unit: UnitCode, period: Period, element: String) {
+        self.unit = unit
+        self.period = period
+        self.element = element
+    }
+
+    public var description: String { "\(unit)/\(period)/\(element)" }
+
+    public static func < (a: CellKey, b: CellKey) -> Bool {
+        (a.unit, a.element, a.period) < (b.unit, b.element, b.period)
+    }
+}
+
+/// One indicator of one unit for one period.
+public struct IndicatorKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var unit: UnitCode
+    public var period: Period
+    public var indicator: String
+
+    public init(unit: UnitCode, period: Period, indicator: String) {
+        self.unit = unit
+        self.period = period
+        self.indicator = indicator
+    }
+
+    public var description: String { "\(unit)/\(period)/\(indicator)" }
+
+    public static func < (a: IndicatorKey, b: IndicatorKey) -> Bool {
+        (a.unit, a.indicator, a.period) < (b.unit, b.indicator, b.period)
+    }
+}
+
+/// What one report says about a cell. Each report keeps only its highest revision, and a
+/// revision that no longer gives the cell leaves a tombstone (nil value), so revisions of a report
+/// can arrive in any order and still end in the same state. Among reports, the one accepted last
+/// (highest sequence) that has a value is the cell's own value.
+public struct ReportedValue: Hashable, Sendable, Codable {
+    public var reportID: String
+    public var revision: Int
+    /// Acceptance order of the report revision in dx-ingest.
+    public var sequence: Int64
+    /// Nil when this revision withdrew the cell.
+    public var value: Decimal?
+
+    public init(reportID: String, revision: Int, sequence: Int64, value: Decimal?) {
+        self.reportID = reportID
+        self.revision = revision
+        self.sequence = sequence
+        self.value = value
+    }
+}
+
+/// Everything known about a cell. A cell exists while it has a value.
+public struct CellState: Hashable, Sendable {
+    /// What each report says about this cell, one entry per report (native periods only).
+    public var reports: [ReportedValue] = []
+    /// Sum and number of `delta` observations derived from events.
+    public var deltaSum: Decimal = 0
+    public var deltaCount: Int = 0
+    /// The cell's value: its own (reported or from events), else the aggregate of its children
+    /// (native periods) or of its sub-periods (derived periods).
+    public var value: Decimal?
+    /// Share (0–1) of what was expected that is in the value.
+    public var completeness: Decimal = 0
+    /// Children with a value (native periods).
+    public var childrenReported: Int = 0
+    /// Children expected for the period (native periods).
+    public var childrenExpected: Int = 0
+
+    public init() {}
+
+    public init(reports: [ReportedValue] = [], deltaSum: Decimal = 0, deltaCount: Int = 0, value: Decimal?, completeness: Decimal,
+                childrenReported: Int = 0, childrenExpected: Int = 0) {
+        self.reports = reports
+        self.deltaSum = deltaSum
+        self.deltaCount = deltaCount
+        self.value = value
+        self.completeness = completeness
+        self.childrenReported = childrenReported
+        self.childrenExpected = childrenExpected
+    }
+
+    /// The report value in force: the one accepted last among those with a value.
+    public var winningReport: ReportedValue? {
+        reports.filter { $0.value != nil }.max { ($0.sequence, $0.reportID) < ($1.sequence, $1.reportID) }
+    }
+
+    /// What the unit itself said, authoritative over its children.
+    public var own: Decimal? {
+        if let report = winningReport { return report.value }
+        return deltaCount > 0 ? deltaSum : nil
+    }
+
+    var hasOwnInputs: Bool { !reports.isEmpty || deltaCount > 0 }
+}
+
+/// An indicator's value with what it was computed from and how it stands against its target.
+public struct IndicatorValue: Hashable, Sendable, Codable {
+    public var value: Decimal
+    public var numerator: Decimal?
+    public var denominator: Decimal?
+    public var completeness: Decimal
+    public var target: Decimal?
+    public var targetYear: Int?
+    /// How far the value falls short of the target in the indicator's unit: positive means
+    /// behind, zero or negative means met.
+    public var gap: Decimal?
+    public var meetsTarget: Bool?
+
+    public init(value: Decimal, numerator: Decimal? = nil, denominator: Decimal? = nil, completeness: Decimal, target: Decimal? = nil,
+                targetYear: Int? = nil, gap: Decimal? = nil, meetsTarget: Bool? = nil) {
+        self.value = value
+        self.numerator = numerator
+        self.denominator = denominator
+        self.completeness = completeness
+        self.target = target
+        self.targetYear = targetYear
+        self.gap = gap
+        self.meetsTarget = meetsTarget
+    }
+}

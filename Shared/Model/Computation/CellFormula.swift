@@ -1,0 +1,106 @@
+import Foundation
+
+/// The semantics of computation, as functions of a cell's inputs. The incremental engine and
+/// the full recomputation both call these and nothing else to get a value, so they can differ
+/// only in which cells they visit, which is what the equivalence tests check.
+public enum CellFormula {
+    /// Digits kept for completeness shares.
+    public static let completenessScale = 4
+
+    /// A child's figure for the parent's aggregate: its value, and for rates its weight.
+    public struct Child: Sendable {
+        public var value: Decimal?
+        public var weight: Decimal?
+
+        public init(value: Decimal?, weight: Decimal? = nil) {
+            self.value = value
+            self.weight = weight
+        }
+    }
+
+    /// A cell at the element's own period type: the unit's own value if it has one, otherwise
+    /// the aggregate of its children. Counts are summed; a reported rate is rolled up as the mean
+    /// weighted by the weight element, and only when every child that reported the rate has the
+    /// weight; otherwise it is not rolled up at all.
+    public static func native(element: DataElement, state: CellState, children: [Child], expected: Int) -> CellState {
+        var result = state
+        let reported = children.filter { $0.value != nil }
+        result.childrenReported = reported.count
+        result.childrenExpected = expected
+        if let own = state.own {
+            result.value = own
+            result.completeness = 1
+            return result
+        }
+        var aggregate: Decimal?
+        switch element.valueType {
+        case .count:
+            aggregate = reported.isEmpty ? nil : reported.reduce(Decimal(0)) { $0 + $1.value! }
+        case .percent:
+            if element.weight != nil, !reported.isEmpty, reported.allSatisfy({ $0.weight != nil }) {
+                let weightSum = reported.reduce(Decimal(0)) { $0 + $1.weight! }
+                if weightSum > 0 {
+                    let weighted = reported.reduce(Decimal(0)) { $0 + $1.value! * $1.weight! }
+                    aggregate = ExactDecimal.divide(weighted, by: weightSum)
+                }
+            }
+        }
+        result.value = aggregate
+        result.completeness = share(reported.count, of: expected, hasValue: aggregate != nil)
+        return result
+    }
+
+    /// A cell at a coarser period than the element's own: a flow is the sum of its sub-periods,
+    /// a stock the latest sub-period with a value. `subperiods` is every sub-period in order,
+    /// nil where the unit has no value. Completeness of a sum is the mean over all sub-periods
+    /// (a missing month counts as 0); of a stock, that of the sub-period it takes.
+    public static func derived(element: DataElement, subperiods: [CellState?]) -> CellState? {
+        let withValue = subperiods.compactMap { $0 }.filter { $0.value != nil }
+        guard !withValue.isEmpty else { return nil }
+        var result = CellState()
+        switch element.aggregation {
+        case .sum:
+            result.value = withValue.reduce(Decimal(0)) { $0 + $1.value! }
+            let total = withValue.reduce(Decimal(0)) { $0 + $1.completeness }
+            result.completeness = ExactDecimal.round(total / Decimal(subperiods.count), scale: completenessScale)
+        case .last:
+            let latest = withValue.last!
+            result.value = latest.value
+            result.completeness = latest.completeness
+        }
+        return result
+    }
+
+    /// An indicator from the cells of its elements at one unit and period. A ratio needs both
+    /// numerator and denominator and a positive denominator.
+    public static func indicator(_ indicator: Indicator, cells: [String: CellState], target: Target?) -> IndicatorValue? {
+        var result: IndicatorValue
+        switch indicator.kind {
+        case .ratio:
+            guard let numeratorCode = indicator.numerator, let denominatorCode = indicator.denominator,
+                  let numeratorCell = cells[numeratorCode], let denominatorCell = cells[denominatorCode],
+                  let numerator = numeratorCell.value, let denominator = denominatorCell.value, denominator > 0 else { return nil }
+            let factor = indicator.factor ?? 1
+            result = IndicatorValue(
+                value: ExactDecimal.divide(numerator * factor, by: denominator),
+                numerator: numerator, denominator: denominator,
+                completeness: min(numeratorCell.completeness, denominatorCell.completeness)
+            )
+        case .rate:
+            guard let elementCode = indicator.element, let cell = cells[elementCode], let value = cell.value else { return nil }
+            result = IndicatorValue(value: value, completeness: cell.completeness)
+        }
+        if let target {
+            result.target = target.value
+            result.targetYear = target.year
+            result.gap = indicator.direction == .higherIsBetter ? target.value - result.value : result.value - target.value
+            result.meetsTarget = target.isMet(by: result.value)
+        }
+        return result
+    }
+
+    static func share(_ part: Int, of whole: Int, hasValue: Bool) -> Decimal {
+        guard whole > 0 else { return hasValue ? 1 : 0 }
+        return ExactDecimal.round(Decimal(min(part, whole)) / Decimal(whole), scale: completenessScale)
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+/// Applies observations to a store and recomputes only what they affect: each touched cell,
+/// then its ancestors level by level (each once per batch, however many observations touched
+/// it), the coarser periods of every changed cell, and the indicators that read them.
+public struct IncrementalComputation: Sendable {
+    public let catalog: Catalog
+    /// Units whose cells this computation leaves alone (the country, shared by every partition):
+    /// their dirty native cells come back in `Changes.deferred` for a separate pass.
+    public let deferredUnits: Set<UnitCode>
+
+    public init(catalog: Catalog, deferredUnits: Set<UnitCode> = []) {
+        self.catalog = catalog
+        self.deferredUnits = deferredUnits
+    }
+
+    public struct IndicatorChange: Sendable, Equatable {
+        public var previous: IndicatorValue?
+        public var current: IndicatorValue?
+    }
+
+    /// What a batch changed.
+    public struct Changes: Sendable {
+        /// Cells written; nil means the cell no longer exists.
+        public var cells: [CellKey: CellState?] = [:]
+        public var indicators: [IndicatorKey: IndicatorChange] = [:]
+        /// Native cells of deferred units whose children changed.
+        public var deferred: Set<CellKey> = []
+        /// Inputs that changed nothing (stale revisions, repeated values).
+        public var ignoredInputs = 0
+        /// How many cell recomputations ran, for metrics and for tests that check each
+        /// ancestor is computed once per batch.
+        public var recomputations = 0
+
+        public init() {}
+
+        public mutating func merge(_ other: Changes) {
+            for (key, state) in other.cells { cells[key] = state }
+            for (key, change) in other.indicators {
+                if let existing = indicators[key] {
+                    indicators[key] = IndicatorChange(previous: existing.previous, current: change.current)
+                } else {
+                    indicators[key] = change
+                }
+            }
+            deferred.formUnion(other.deferred)
+            ignoredInputs += other.ignoredInputs
+            recomputations += other.recomputations
+        }
+    }
+
+    /// Applies `inputs` in order and propagates their effects.
+    public func apply<Store: CellStore>(_ inputs: [ObservationInput], to store: inout Store) -> Changes {
+        var changes = Changes()
+        var dirty: [Int: Set<CellKey>] = [:]
+        for input in inputs {
+            let key = input.key
+            var state = store.cell(key) ?? CellState()
+            if state.apply(input) {
+                store.setCell(key, state)
+                dirty[catalog.units.depth(of: key.unit), default: []].insert(key)
+            } else {
+                changes.ignoredInputs += 1
+            }
+        }
+        propagate(dirty: dirty, store: &store, changes: &changes)
+        return changes
+    }
+
+    /// Recomputes the given native cells (and everything above and derived from them) from what
+    /// the store holds now. Used for the deferred pass and for repairs.
+    public func recompute<Store: CellStore>(nativeCells keys: Set<CellKey>, in store: inout Store) -> Changes {
+        var changes = Changes()
+        var dirty: [Int: Set<CellKey>] = [:]
+        for key in keys { dirty[catalog.units.depth(of: key.unit), default: []].insert(key) }
+        propagate(dirty: dirty, store: &store, changes: &changes)
+        return changes
+    }
+
+    private func propagate<Store: CellStore>(dirty initial: [Int: Set<CellKey>], store: inout Store, changes: inout Changes) {
+        var dirty = initial
+        var derivedDirty = Set<CellKey>()
+        var indicatorDirty = Set<IndicatorKey>()
+
+        // Deepest level first, so a parent is computed after all its children.
+        while let depth = dirty.keys.max() {
+            let keys = dirty.removeValue(forKey: depth)!
+            for key in keys.sorted() {
+                if deferredUnits.contains(key.unit) {
+                    changes.deferred.insert(key)
+                    continue
+                }
+                guard let element = catalog.elements[key.element] else { continue }
+                let old = store.cell(key)
+                let new = computeNative(key, element: element, store: store)
+                changes.recomputations += 1
+                if old != new {
+                    store.setCell(key, new)
+                    changes.cells[key] = new
+                }
+                let valueChanged = old?.value != new?.value
+                let completenessChanged = old?.completeness != new?.completeness
+                guard valueChanged || completenessChanged else { continue }
+                if valueChanged, let parent = catalog.units[key.unit]?.parent {
+                    let parentDepth = depth - 1
+                    dirty[parentDepth, default: []].insert(CellKey(unit: parent, period: key.period, element: key.element))
+                    for rate in catalog.rates(weightedBy: key.element) {
+                        dirty[parentDepth, default: []].insert(CellKey(unit: parent, period: key.period, element: rate))
+                    }
+                }
+                for period in key.period.enclosing {
+                    derivedDirty.insert(CellKey(unit: key.unit, period: period, element: key.element))
+                }
+                markIndicators(unit: key.unit, period: key.period, element: key.element, into: &indicatorDirty)
+            }
+        }
+
+        for key in derivedDirty.sorted() {
+            guard let element = catalog.elements[key.element] else { continue }
+            let old = store.cell(key)
+            let subperiods = key.period.subperiods(element.periodType).map {
+                store.cell(CellKey(unit: key.unit, period: $0, element: key.element))
+            }
+            let new = CellFormula.derived(element: element, subperiods: subperiods)
+            changes.recomputations += 1
+            if old != new {
+                store.setCell(key, new)
+                changes.cells[key] = new
+                markIndicators(unit: key.unit, period: key.period, element: key.element, into: &indicatorDirty)
+            }
+        }
+
+        for key in indicatorDirty.sorted() {
+            guard let indicator = catalog.indicators[key.indicator] else { continue }
+            var cells: [String: CellState] = [:]
+            for element in indicator.elements {
+                cells[element] = store.cell(CellKey(unit: key.unit, period: key.period, element: element))
+            }
+            let new = CellFormula.indicator(indicator, cells: cells, target: catalog.target(for: key.indicator, period: key.period))
+            let old = store.indicatorValue(key)
+            if old != new {
+                store.setIndicatorValue(key, new)
+                if let existing = changes.indicators[key] {
+                    changes.indicators[key] = IndicatorChange(previous: existing.previous, current: new)
+                } else {
+                    changes.indicators[key] = IndicatorChange(previous: old, current: new)
+                }
+            }
+        }
+    }
+
+    private func markIndicators(unit: UnitCode, period: Period, element: String, into set: inout Set<IndicatorKey>) {
+        for indicator in catalog.indicators(using: element) {
+            set.insert(IndicatorKey(unit: unit, period: period, indicator: indicator.code))
+        }
+    }
+
+    /// A native cell from its own inputs and its children's current values.
+    func computeNative<Store: CellStore>(_ key: CellKey, element: DataElement, store: Store) -> CellState? {
+        let state = store.cell(key) ?? CellState()
+        let children = catalog.units.children(of: key.unit, validAt: key.period)
+        let contributions = children.map { child -> CellFormula.Child in
+            let value = store.cell(CellKey(unit: child, period: key.period, element: key.element))?.value
+            let weight = element.weight.flatMap { store.cell(CellKey(unit: child, period: key.period, element: $0))?.value }
+            return CellFormula.Child(value: value, weight: weight)
+        }
+        let result = CellFormula.native(element: element, state: state, children: contributions, expected: children.count)
+        return result.value == nil && !result.hasOwnInputs ? nil : result
+    }
+}

@@ -19,8 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // Shared modules: services depend on these, never on each other.
@@ -45,8 +45,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/Store",
-            resources: [.copy("Migrations")]
+            path: "Shared/Store"
         ),
         .target(
             name: "DXRuntime",
@@ -68,6 +67,7 @@ let package = Package(
             dependencies: [
                 "DXModel", "DXKafka", "DXStore", "DXRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/Ingestion",
@@ -94,8 +94,9 @@ let package = Package(
         .executableTarget(
             name: "dx",
             dependencies: [
-                "DXModel", "DXKafka", "DXStore", "DXRuntime", "Indicators",
+                "DXModel", "DXKafka", "DXStore", "DXRuntime", "Ingestion", "Indicators", "Alerting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,0 +1,118 @@
+import DXModel
+import DXStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Compares what dx-indicators maintained incrementally with a from-scratch recomputation:
+/// `dx recompute` and the reliability tests use it. Needs a role that can read the schemas it
+/// reads (the admin role).
+public struct EngineAudit: Sendable {
+    public let catalog: Catalog
+    public let database: Database
+    public let logger: Logger
+
+    public init(catalog: Catalog, database: Database, logger: Logger) {
+        self.catalog = catalog
+        self.database = database
+        self.logger = logger
+    }
+
+    /// Every cell and indicator value the engine holds.
+    public func engineState() async throws -> InMemoryCellStore {
+        try await database.withConnection { connection in
+            var store = InMemoryCellStore()
+            let repository = EngineRepository(catalog: catalog, logger: logger)
+            for province in try await provinces(connection) {
+                let part = try await repository.loadProvince(province, on: connection)
+                store.cells.merge(part.cells) { a, _ in a }
+                store.indicators.merge(part.indicators) { a, _ in a }
+            }
+            return store
+        }
+    }
+
+    private func provinces(_ connection: PostgresConnection) async throws -> [UnitCode] {
+        var result: [UnitCode] = []
+        for try await province in try await connection.query("SELECT DISTINCT province FROM engine.cells", logger: logger).decode(String.self) {
+            result.append(UnitCode(province))
+        }
+        return result
+    }
+
+    /// The inputs the engine stored: report values (with tombstones) and event sums.
+    public func engineInputs() async throws -> FullComputation.Inputs {
+        var inputs = FullComputation.Inputs()
+        for try await (unit, period, element, reportID, revision, sequence, value) in try await database.query(
+            "SELECT unit, period, element, report_id, revision, sequence, value::text FROM engine.observations"
+        ).decode((String, String, String, String, Int, Int64, String?).self) {
+            guard let period = Period(period) else { continue }
+            inputs.add(CellKey(unit: UnitCode(unit), period: period, element: element),
+                       ReportedValue(reportID: reportID, revision: revision, sequence: sequence, value: value.flatMap(ExactDecimal.parse)))
+        }
+        for try await (unit, period, element, sum, count) in try await database.query(
+            "SELECT unit, period, element, delta_sum::text, delta_count FROM engine.cells WHERE delta_count > 0"
+        ).decode((String, String, String, String, Int).self) {
+            guard let period = Period(period), let sum = ExactDecimal.parse(sum) else { continue }
+            inputs.addDelta(CellKey(unit: UnitCode(unit), period: period, element: element), sum, count: count)
+        }
+        return inputs
+    }
+
+    /// What dx-ingest accepted: each report's current revision and every event.
+    public func acceptedInputs() async throws -> FullComputation.Inputs {
+        var inputs = FullComputation.Inputs()
+        for try await (reportID, revision, sequence, unit, period, element, value) in try await database.query("""
+            SELECT r.report_id, r.revision, r.sequence, v.unit, v.period, v.element, v.value::text
+            FROM ingest.reports r JOIN ingest.report_values v ON v.report_id = r.report_id
+            """).decode((String, Int, Int64, String, String, String, String).self) {
+            guard let period = Period(period), let value = ExactDecimal.parse(value) else { continue }
+            inputs.add(CellKey(unit: UnitCode(unit), period: period, element: element),
+                       ReportedValue(reportID: reportID, revision: revision, sequence: sequence, value: value))
+        }
+        for try await (unit, period, elements) in try await database.query(
+            "SELECT unit, period, elements FROM ingest.events"
+        ).decode((String, String, [String]).self) {
+            guard let period = Period(period) else { continue }
+            for element in elements {
+                inputs.addDelta(CellKey(unit: UnitCode(unit), period: period, element: element), 1)
+            }
+        }
+        return inputs
+    }
+
+    public func recompute(_ inputs: FullComputation.Inputs) -> InMemoryCellStore {
+        FullComputation(catalog: catalog).compute(inputs)
+    }
+
+    /// A difference between two states.
+    public struct Mismatch: Sendable, CustomStringConvertible {
+        public var what: String
+        public var expected: String
+        public var actual: String
+        public var description: String { "\(what): expected \(expected), found \(actual)" }
+    }
+
+    /// Differences in values, completeness and indicator values (report bookkeeping aside: a
+    /// recomputation from accepted reports has no record of withdrawn values).
+    public static func compare(expected: InMemoryCellStore, actual: InMemoryCellStore) -> [Mismatch] {
+        func summary(_ state: CellState?) -> String {
+            guard let state, let value = state.value else { return "no value" }
+            return "\(ExactDecimal.string(value)) (completeness \(ExactDecimal.string(state.completeness)), \(state.childrenReported)/\(state.childrenExpected) children)"
+        }
+        var mismatches: [Mismatch] = []
+        let cellKeys = Set(expected.cells.keys).union(actual.cells.keys)
+        for key in cellKeys.sorted() {
+            let e = expected.cells[key], a = actual.cells[key]
+            let same = e?.value == a?.value && (e?.value == nil || (e?.completeness == a?.completeness
+                && e?.childrenReported == a?.childrenReported && e?.childrenExpected == a?.childrenExpected))
+            if !same { mismatches.append(Mismatch(what: "cell \(key)", expected: summary(e), actual: summary(a))) }
+        }
+        let indicatorKeys = Set(expected.indicators.keys).union(actual.indicators.keys)
+        for key in indicatorKeys.sorted() where expected.indicators[key] != actual.indicators[key] {
+            mismatches.append(Mismatch(what: "indicator \(key)", expected: expected.indicators[key].map { ExactDecimal.string($0.value) } ?? "none",
+                                       actual: actual.indicators[key].map { ExactDecimal.string($0.value) } ?? "none"))
+        }
+        return mismatches
+    }
+}

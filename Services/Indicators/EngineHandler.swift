@@ -1,0 +1,180 @@
+import DXKafka
+import DXModel
+import DXStore
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+import Synchronization
+
+/// Applies `dx.observations.v1` batches: each province's cells are computed in memory (loaded
+/// from PostgreSQL on first use after an assignment, dropped when the partition goes or a
+/// transaction fails), then the country's cells, which every partition shares, are recomputed
+/// from the provinces' rows under a lock. Changes are written and the changed indicator values
+/// published through the outbox, all in the batch's transaction.
+final class EngineHandler: TransactionalBatchHandler {
+    typealias Payload = ObservationBatch
+    let schema = ObservationBatch.schema
+
+    private let catalog: Catalog
+    private let repository: EngineRepository
+    private let provinceEngine: IncrementalComputation
+    private let countryEngine: IncrementalComputation
+    private let outbox = Outbox(schema: "engine")
+    private let logger: Logger
+    private let source: String
+    private let topics: TopicNames
+    private let state = Mutex(State())
+    private let observationsApplied: Counter
+    private let indicatorChanges: Counter
+
+    private struct State {
+        var provinces: [UnitCode: InMemoryCellStore] = [:]
+        /// Provinces changed by the transaction in flight: stale if it fails.
+        var touched: Set<UnitCode> = []
+    }
+
+    init(catalog: Catalog, source: String, topics: TopicNames, logger: Logger) {
+        self.topics = topics
+        self.catalog = catalog
+        self.repository = EngineRepository(catalog: catalog, logger: logger)
+        self.provinceEngine = IncrementalComputation(catalog: catalog, deferredUnits: [.country])
+        self.countryEngine = IncrementalComputation(catalog: catalog)
+        self.logger = logger
+        self.source = source
+        self.observationsApplied = Counter(label: "dx_engine_observations_applied_total")
+        self.indicatorChanges = Counter(label: "dx_engine_indicator_changes_total")
+    }
+
+    func apply(_ messages: [ConsumedMessage<ObservationBatch>], connection: PostgresConnection) async throws {
+        var provinceInputs: [UnitCode: [ObservationInput]] = [:]
+        var countryInputs: [ObservationInput] = []
+        var order: [UnitCode] = []
+        for message in messages {
+            let inputs = try validate(message.envelope.data)
+            let province = message.envelope.data.province
+            if province == .country {
+                countryInputs += inputs
+            } else {
+                if provinceInputs[province] == nil { order.append(province) }
+                provinceInputs[province, default: []] += inputs
+            }
+        }
+
+        var allChanges = IncrementalComputation.Changes()
+        for province in order {
+            let inputs = provinceInputs[province]!
+            var store = try await takeProvince(province, connection: connection)
+            let changes = provinceEngine.apply(inputs, to: &store)
+            try await repository.write(changes, touched: Set(inputs.map(\.key)), store: store, on: connection)
+            putProvince(province, store)
+            allChanges.merge(changes)
+        }
+
+        if !allChanges.deferred.isEmpty || !countryInputs.isEmpty {
+            let country = try await countryPass(deferred: allChanges.deferred, inputs: countryInputs, connection: connection)
+            allChanges.merge(country)
+        }
+
+        try await publish(allChanges, connection: connection)
+        observationsApplied.increment(by: provinceInputs.values.reduce(countryInputs.count) { $0 + $1.count })
+        indicatorChanges.increment(by: allChanges.indicators.count)
+    }
+
+    /// Checks a batch against the catalog; a malformed batch is dead-lettered, not applied.
+    private func validate(_ batch: ObservationBatch) throws(InvalidMessage) -> [ObservationInput] {
+        let inputs = try batch.inputs()
+        for (index, observation) in batch.observations.enumerated() {
+            guard let unit = catalog.units[observation.unit] else {
+                throw InvalidMessage("observations[\(index)]: unit \(observation.unit) is not in the catalog")
+            }
+            let province = catalog.units.province(of: unit.code) ?? unit.code
+            guard province == batch.province else {
+                throw InvalidMessage("observations[\(index)]: unit \(observation.unit) belongs to province \(province), not \(batch.province)")
+            }
+            guard let element = catalog.elements[observation.element] else {
+                throw InvalidMessage("observations[\(index)]: data element \(observation.element) is not in the catalog")
+            }
+            guard element.periodType == observation.period.type else {
+                throw InvalidMessage("observations[\(index)]: \(element.code) is per \(element.periodType.rawValue), not \(observation.period)")
+            }
+        }
+        return inputs
+    }
+
+    private func takeProvince(_ province: UnitCode, connection: PostgresConnection) async throws -> InMemoryCellStore {
+        let cached = state.withLock { state -> InMemoryCellStore? in
+            state.touched.insert(province)
+            return state.provinces.removeValue(forKey: province)
+        }
+        if let cached { return cached }
+        let loaded = try await repository.loadProvince(province, on: connection)
+        logger.debug("loaded province state", metadata: ["province": "\(province)", "cells": "\(loaded.cells.count)"])
+        return loaded
+    }
+
+    private func putProvince(_ province: UnitCode, _ store: InMemoryCellStore) {
+        state.withLock { $0.provinces[province] = store }
+    }
+
+    /// The country's cells: shared by all partitions, so recomputed from the rows in PostgreSQL
+    /// (which include this transaction's writes) under a transaction-level lock.
+    private func countryPass(deferred: Set<CellKey>, inputs: [ObservationInput], connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
+        var elements = Set(deferred.map(\.element)).union(inputs.map(\.key.element))
+        for element in elements {
+            if let weight = catalog.elements[element]?.weight { elements.insert(weight) }
+            elements.formUnion(catalog.rates(weightedBy: element))
+            for indicator in catalog.indicators(using: element) { elements.formUnion(indicator.elements) }
+        }
+        let periods = Set(deferred.map(\.period)).union(inputs.map(\.key.period))
+        var store = try await repository.loadCountry(elements: elements, years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
+        var changes = countryEngine.apply(inputs, to: &store)
+        changes.merge(countryEngine.recompute(nativeCells: deferred, in: &store))
+        try await repository.write(changes, touched: Set(inputs.map(\.key)), store: store, on: connection)
+        return changes
+    }
+
+    /// One `dx.indicator-values.v1` message per province (and chunk), keyed by province.
+    private func publish(_ changes: IncrementalComputation.Changes, connection: PostgresConnection) async throws {
+        guard !changes.indicators.isEmpty else { return }
+        var byProvince: [UnitCode: [IndicatorValueChange]] = [:]
+        for (key, change) in changes.indicators.sorted(by: { $0.key < $1.key }) {
+            guard let unit = catalog.units[key.unit] else { continue }
+            let province = catalog.units.province(of: key.unit) ?? key.unit
+            byProvince[province, default: []].append(IndicatorValueChange(
+                unit: key.unit, unitName: unit.name, level: unit.level, period: key.period, indicator: key.indicator,
+                current: change.current, previous: change.previous
+            ))
+        }
+        var messages: [OutboxMessage] = []
+        for (province, values) in byProvince.sorted(by: { $0.key < $1.key }) {
+            for start in stride(from: 0, to: values.count, by: 500) {
+                let chunk = Array(values[start..<min(values.count, start + 500)])
+                let envelope = Envelope(schema: IndicatorValueBatch.schema, source: source, data: IndicatorValueBatch(province: province, values: chunk))
+                messages.append(try OutboxMessage(topic: topics.indicatorValues, key: province.rawValue, envelope: envelope))
+            }
+        }
+        try await outbox.enqueue(messages, on: connection, logger: logger)
+    }
+
+    func transactionFailed() async {
+        state.withLock { state in
+            for province in state.touched { state.provinces[province] = nil }
+            state.touched.removeAll()
+        }
+    }
+
+    func transactionCommitted() async {
+        state.withLock { $0.touched.removeAll() }
+    }
+
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async {
+        // Another member may have changed these provinces meanwhile: start from PostgreSQL.
+        state.withLock { $0.provinces.removeAll() }
+    }
+
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {
+        state.withLock { $0.provinces.removeAll() }
+    }
+}

@@ -1,0 +1,213 @@
+import DXModel
+import DXStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The `engine` schema: what dx-indicators knows, by province. Every read and write here runs
+/// on the batch's transaction connection, so what it reads includes what the batch wrote.
+struct EngineRepository: Sendable {
+    let catalog: Catalog
+    let logger: Logger
+
+    /// The province a unit's rows are filed under; the country files under itself.
+    func province(of unit: UnitCode) -> UnitCode {
+        catalog.units.province(of: unit) ?? unit
+    }
+
+    // MARK: - Reading
+
+    /// Every cell, report value and indicator value of one province.
+    func loadProvince(_ province: UnitCode, on connection: PostgresConnection) async throws -> InMemoryCellStore {
+        try await load(on: connection, cellFilter: "province = $1", indicatorFilter: "province = $1", binds: [province.rawValue])
+    }
+
+    /// What the country pass reads: the country's cells and indicator values for the given
+    /// elements and years, and its children's cells at the given native periods.
+    func loadCountry(elements: Set<String>, years: Set<Int>, childPeriods: Set<Period>, on connection: PostgresConnection) async throws -> InMemoryCellStore {
+        let country = UnitCode.country
+        let yearPatterns = years.sorted().map { "\($0)%" }
+        var store = try await load(
+            on: connection,
+            cellFilter: "(unit = $1 AND element = ANY($2) AND period LIKE ANY($3)) OR (unit = ANY($4) AND element = ANY($2) AND period = ANY($5))",
+            indicatorFilter: "unit = $1 AND period LIKE ANY($3)",
+            binds: [country.rawValue, Array(elements), yearPatterns, catalog.units.children(of: country).map(\.rawValue), childPeriods.map(\.description)]
+        )
+        // Keep only what the pass needs; the LIKE filter is coarse.
+        store.cells = store.cells.filter { years.contains($0.key.period.year) }
+        return store
+    }
+
+    private func load(on connection: PostgresConnection, cellFilter: String, indicatorFilter: String, binds values: [any PostgresArrayOrString]) async throws -> InMemoryCellStore {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values { try value.append(to: &binds) }
+
+        var store = InMemoryCellStore()
+        var reports: [CellKey: [ReportedValue]] = [:]
+        let observationRows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT unit, period, element, report_id, revision, sequence, value::text FROM engine.observations
+            WHERE (unit, period, element) IN (SELECT unit, period, element FROM engine.cells WHERE \(cellFilter))
+            """, binds: binds), logger: logger)
+        for try await (unit, period, element, reportID, revision, sequence, value) in observationRows.decode((String, String, String, String, Int, Int64, String?).self) {
+            guard let key = cellKey(unit, period, element) else { continue }
+            reports[key, default: []].append(ReportedValue(reportID: reportID, revision: revision, sequence: sequence, value: value.flatMap(ExactDecimal.parse)))
+        }
+        let cellRows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT unit, period, element, value::text, completeness::text, children_reported, children_expected, delta_sum::text, delta_count
+            FROM engine.cells WHERE \(cellFilter)
+            """, binds: binds), logger: logger)
+        for try await row in cellRows.decode((String, String, String, String?, String, Int, Int, String, Int).self) {
+            guard let key = cellKey(row.0, row.1, row.2) else { continue }
+            store.cells[key] = CellState(
+                reports: (reports[key] ?? []).sorted { $0.reportID < $1.reportID },
+                deltaSum: ExactDecimal.parse(row.7) ?? 0, deltaCount: row.8,
+                value: row.3.flatMap(ExactDecimal.parse), completeness: ExactDecimal.parse(row.4) ?? 0,
+                childrenReported: row.5, childrenExpected: row.6
+            )
+        }
+        let indicatorRows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT unit, period, indicator, value::text, numerator::text, denominator::text, completeness::text, target::text,
+                   target_year, gap::text, meets_target
+            FROM engine.indicator_values WHERE \(indicatorFilter)
+            """, binds: binds), logger: logger)
+        for try await row in indicatorRows.decode((String, String, String, String, String?, String?, String, String?, Int?, String?, Bool?).self) {
+            guard let period = Period(row.1), let value = ExactDecimal.parse(row.3) else { continue }
+            store.indicators[IndicatorKey(unit: UnitCode(row.0), period: period, indicator: row.2)] = IndicatorValue(
+                value: value, numerator: row.4.flatMap(ExactDecimal.parse), denominator: row.5.flatMap(ExactDecimal.parse),
+                completeness: ExactDecimal.parse(row.6) ?? 0, target: row.7.flatMap(ExactDecimal.parse), targetYear: row.8,
+                gap: row.9.flatMap(ExactDecimal.parse), meetsTarget: row.10
+            )
+        }
+        return store
+    }
+
+    private func cellKey(_ unit: String, _ period: String, _ element: String) -> CellKey? {
+        guard let period = Period(period) else { return nil }
+        return CellKey(unit: UnitCode(unit), period: period, element: element)
+    }
+
+    // MARK: - Writing
+
+    /// Writes what a computation changed: cells, the report values of the cells inputs touched,
+    /// and indicator values.
+    func write(_ changes: IncrementalComputation.Changes, touched: Set<CellKey>, store: InMemoryCellStore, on connection: PostgresConnection) async throws {
+        let text = ExactDecimal.string
+        if !changes.cells.isEmpty {
+            var upserts: [[String?]] = []
+            var deletes: [[String?]] = []
+            for (key, state) in changes.cells {
+                if let state {
+                    upserts.append([key.unit.rawValue, key.period.description, key.element, province(of: key.unit).rawValue,
+                                    state.value.map(text), text(state.completeness), String(state.childrenReported),
+                                    String(state.childrenExpected), text(state.deltaSum), String(state.deltaCount)])
+                } else {
+                    deletes.append([key.unit.rawValue, key.period.description, key.element])
+                }
+            }
+            if !deletes.isEmpty {
+                try await StagingTable(name: "stage_cell_deletes", columns: [("unit", "text"), ("period", "text"), ("element", "text")])
+                    .fill(deletes, on: connection, logger: logger)
+                try await connection.query("""
+                    DELETE FROM engine.cells c USING stage_cell_deletes d
+                    WHERE c.unit = d.unit AND c.period = d.period AND c.element = d.element
+                    """, logger: logger)
+            }
+            if !upserts.isEmpty {
+                try await StagingTable(name: "stage_cells", columns: [
+                    ("unit", "text"), ("period", "text"), ("element", "text"), ("province", "text"), ("value", "numeric"),
+                    ("completeness", "numeric"), ("children_reported", "int"), ("children_expected", "int"),
+                    ("delta_sum", "numeric"), ("delta_count", "int"),
+                ]).fill(upserts, on: connection, logger: logger)
+                try await connection.query("""
+                    INSERT INTO engine.cells (unit, period, element, province, value, completeness, children_reported, children_expected, delta_sum, delta_count)
+                    SELECT unit, period, element, province, value, completeness, children_reported, children_expected, delta_sum, delta_count FROM stage_cells
+                    ON CONFLICT (unit, period, element) DO UPDATE SET
+                        value = excluded.value, completeness = excluded.completeness, children_reported = excluded.children_reported,
+                        children_expected = excluded.children_expected, delta_sum = excluded.delta_sum, delta_count = excluded.delta_count,
+                        updated_at = now()
+                    """, logger: logger)
+            }
+        }
+
+        if !touched.isEmpty {
+            var keys: [[String?]] = []
+            var rows: [[String?]] = []
+            for key in touched {
+                keys.append([key.unit.rawValue, key.period.description, key.element])
+                for report in store.cell(key)?.reports ?? [] {
+                    rows.append([key.unit.rawValue, key.period.description, key.element, report.reportID, String(report.revision),
+                                 String(report.sequence), report.value.map(text), province(of: key.unit).rawValue])
+                }
+            }
+            try await StagingTable(name: "stage_touched", columns: [("unit", "text"), ("period", "text"), ("element", "text")])
+                .fill(keys, on: connection, logger: logger)
+            try await connection.query("""
+                DELETE FROM engine.observations o USING stage_touched t
+                WHERE o.unit = t.unit AND o.period = t.period AND o.element = t.element
+                """, logger: logger)
+            if !rows.isEmpty {
+                try await StagingTable(name: "stage_observations", columns: [
+                    ("unit", "text"), ("period", "text"), ("element", "text"), ("report_id", "text"), ("revision", "int"),
+                    ("sequence", "bigint"), ("value", "numeric"), ("province", "text"),
+                ]).fill(rows, on: connection, logger: logger)
+                try await connection.query("""
+                    INSERT INTO engine.observations (unit, period, element, report_id, revision, sequence, value, province)
+                    SELECT unit, period, element, report_id, revision, sequence, value, province FROM stage_observations
+                    """, logger: logger)
+            }
+        }
+
+        if !changes.indicators.isEmpty {
+            var upserts: [[String?]] = []
+            var deletes: [[String?]] = []
+            for (key, change) in changes.indicators {
+                if let value = change.current {
+                    upserts.append([key.unit.rawValue, key.period.description, key.indicator, province(of: key.unit).rawValue,
+                                    key.period.type.rawValue, key.period.end.description, text(value.value), value.numerator.map(text),
+                                    value.denominator.map(text), text(value.completeness), value.target.map(text), value.targetYear.map(String.init),
+                                    value.gap.map(text), value.meetsTarget.map { $0 ? "t" : "f" }])
+                } else {
+                    deletes.append([key.unit.rawValue, key.period.description, key.indicator])
+                }
+            }
+            if !deletes.isEmpty {
+                try await StagingTable(name: "stage_indicator_deletes", columns: [("unit", "text"), ("period", "text"), ("indicator", "text")])
+                    .fill(deletes, on: connection, logger: logger)
+                try await connection.query("""
+                    DELETE FROM engine.indicator_values v USING stage_indicator_deletes d
+                    WHERE v.unit = d.unit AND v.period = d.period AND v.indicator = d.indicator
+                    """, logger: logger)
+            }
+            if !upserts.isEmpty {
+                try await StagingTable(name: "stage_indicators", columns: [
+                    ("unit", "text"), ("period", "text"), ("indicator", "text"), ("province", "text"), ("period_type", "text"),
+                    ("period_end", "date"), ("value", "numeric"), ("numerator", "numeric"), ("denominator", "numeric"),
+                    ("completeness", "numeric"), ("target", "numeric"), ("target_year", "int"), ("gap", "numeric"), ("meets_target", "boolean"),
+                ]).fill(upserts, on: connection, logger: logger)
+                try await connection.query("""
+                    INSERT INTO engine.indicator_values (unit, period, indicator, province, period_type, period_end, value, numerator, denominator,
+                                                         completeness, target, target_year, gap, meets_target)
+                    SELECT unit, period, indicator, province, period_type, period_end, value, numerator, denominator,
+                           completeness, target, target_year, gap, meets_target FROM stage_indicators
+                    ON CONFLICT (unit, period, indicator) DO UPDATE SET
+                        value = excluded.value, numerator = excluded.numerator, denominator = excluded.denominator,
+                        completeness = excluded.completeness, target = excluded.target, target_year = excluded.target_year,
+                        gap = excluded.gap, meets_target = excluded.meets_target, updated_at = now()
+                    """, logger: logger)
+            }
+        }
+    }
+}
+
+/// Bind values for the few shapes the repository passes: a string or an array of strings.
+protocol PostgresArrayOrString: Sendable {
+    func append(to binds: inout PostgresBindings) throws
+}
+
+extension String: PostgresArrayOrString {
+    func append(to binds: inout PostgresBindings) throws { binds.append(self) }
+}
+
+extension Array: PostgresArrayOrString where Element == String {
+    func append(to binds: inout PostgresBindings) throws { try binds.append(self, context: .default) }
+}

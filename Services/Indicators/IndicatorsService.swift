@@ -1,0 +1,33 @@
+import DXKafka
+import DXModel
+import DXRuntime
+import DXStore
+import Foundation
+
+/// dx-indicators: consumes `dx.observations.v1`, maintains aggregates and indicator values in
+/// the `engine` schema, publishes changed values to `dx.indicator-values.v1`.
+public enum IndicatorsService {
+    public static let name = "dx-indicators"
+    public static let defaultPort = 8081
+
+    public static func plan(_ context: ServiceContext) async throws -> ServicePlan {
+        let catalog = try await ServiceHost.loadCatalog(context)
+        let configuration = context.configuration
+        let handler = EngineHandler(catalog: catalog, source: name, topics: configuration.topics, logger: context.logger)
+        var consumerConfiguration = KafkaConsumerConfiguration(
+            client: configuration.kafkaClient(), groupID: configuration.consumerGroup, topics: [configuration.topics.observations]
+        )
+        consumerConfiguration.maximumBatchSize = try EnvironmentReader(configuration.environment)
+            .integer("DX_CONSUMER_BATCH_SIZE", default: 500, range: 1...100_000)
+        let consumer = TransactionalConsumer(
+            name: configuration.consumerGroup, schema: "engine", configuration: consumerConfiguration,
+            deadLetterTopic: configuration.topics.deadLetters, database: context.database, handler: handler, logger: context.logger
+        )
+        let producer = try KafkaProducer(configuration: .init(client: configuration.kafkaClient()), logger: context.logger)
+        let relay = OutboxRelay(outbox: Outbox(schema: "engine"), database: context.database, producer: producer, logger: context.logger)
+        return ServicePlan(
+            services: [producer, relay, consumer],
+            readiness: [ReadinessCheck(name: "kafka") { try await producer.checkConnection() }]
+        )
+    }
+}

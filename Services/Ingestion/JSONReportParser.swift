@@ -1,0 +1,92 @@
+import Crypto
+import DXModel
+import Foundation
+
+/// Reads `POST /v1/reports` JSON bodies:
+/// `{"reportId": "...", "revision": 1, "unit": "...", "period": "...", "observations": [{"unit", "period", "element", "value"}]}`
+/// where the top-level `unit` and `period` are defaults for observations that leave them out.
+enum JSONReportParser {
+    struct Header {
+        var reportID: String
+        var revision: Int
+        var partial: Bool
+    }
+
+    static func parse(_ body: [UInt8]) throws(Problem) -> (header: Header, rows: [ReportValidator.RawRow]) {
+        let document: JSONValue
+        do {
+            document = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+        } catch {
+            throw Problem.badRequest("the body is not valid JSON: \(MessageCoding.describe(error))")
+        }
+        guard case .object = document else { throw Problem.badRequest("the body must be a JSON object, not \(document.kind)") }
+
+        var headerErrors: [Problem.RowError] = []
+        var reportID = ""
+        switch document["reportId"] {
+        case .string(let id)? where ReportValidator.isValidReportID(id): reportID = id
+        case .string(let id)?: headerErrors.append(.init(line: 0, field: "reportId", reason: "'\(id)' is not a valid report id: \(ReportValidator.reportIDPattern)", pointer: "/reportId"))
+        case nil: headerErrors.append(.init(line: 0, field: "reportId", reason: "reportId is missing", pointer: "/reportId"))
+        case let other?: headerErrors.append(.init(line: 0, field: "reportId", reason: "reportId must be a string, not \(other.kind)", pointer: "/reportId"))
+        }
+        var revision = 0
+        switch document["revision"] {
+        case .number(let number)? where ExactDecimal.isInteger(number) && number >= 1 && number <= 1_000_000:
+            revision = NSDecimalNumber(decimal: number).intValue
+        case nil: headerErrors.append(.init(line: 0, field: "revision", reason: "revision is missing", pointer: "/revision"))
+        case let other?: headerErrors.append(.init(line: 0, field: "revision", reason: "revision must be a whole number from 1, not \(describe(other))", pointer: "/revision"))
+        }
+        var partial = false
+        switch document["partial"] {
+        case .bool(let flag)?: partial = flag
+        case nil: break
+        case let other?: headerErrors.append(.init(line: 0, field: "partial", reason: "partial must be true or false, not \(other.kind)", pointer: "/partial"))
+        }
+        let defaultUnit = string(document["unit"])
+        let defaultPeriod = string(document["period"])
+        guard case .array(let observations)? = document["observations"] else {
+            headerErrors.append(.init(line: 0, field: "observations", reason: "observations must be an array of {unit, period, element, value}", pointer: "/observations"))
+            throw Problem.invalid(headerErrors, rows: 0)
+        }
+        if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: observations.count) }
+
+        let rows = observations.enumerated().map { index, item -> ReportValidator.RawRow in
+            let value: ReportValidator.RawValue = switch item["value"] {
+            case .number(let number)?: .number(number)
+            case nil, .null?: .missing
+            case let other?: .wrongType(other.kind)
+            }
+            return ReportValidator.RawRow(
+                line: index + 1,
+                unit: string(item["unit"]) ?? defaultUnit,
+                period: string(item["period"]) ?? defaultPeriod,
+                element: string(item["element"]),
+                value: value,
+                pointerBase: "/observations/\(index)"
+            )
+        }
+        return (Header(reportID: reportID, revision: revision, partial: partial), rows)
+    }
+
+    private static func string(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+
+    private static func describe(_ value: JSONValue) -> String {
+        if case .number(let number) = value { return ExactDecimal.string(number) }
+        return value.kind
+    }
+}
+
+extension ReportSubmission {
+    /// A digest of the rows in a canonical order: the same values in any order or format give
+    /// the same digest.
+    static func digest(_ rows: [ReportRow]) -> [UInt8] {
+        var hasher = SHA256()
+        for row in rows.sorted(by: { $0.key < $1.key }) {
+            hasher.update(data: Data("\(row.unit)\u{1}\(row.period)\u{1}\(row.element)\u{1}\(ExactDecimal.string(row.value))\u{0}".utf8))
+        }
+        return Array(hasher.finalize())
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// The topics services talk over. Every message is keyed by province (alerts: by fingerprint).
+/// An optional prefix (`DX_TOPIC_PREFIX`) lets several deployments share one Kafka cluster.
+public struct TopicNames: Sendable, Hashable {
+    public var prefix: String
+
+    public init(prefix: String = "") {
+        self.prefix = prefix
+    }
+
+    public var observations: String { prefix + "dx.observations.v1" }
+    public var indicatorValues: String { prefix + "dx.indicator-values.v1" }
+    public var alerts: String { prefix + "dx.alerts.v1" }
+    public var deadLetters: String { prefix + "dx.deadletter.v1" }
+
+    public var all: [String] { [observations, indicatorValues, alerts, deadLetters] }
+}
+
+/// Every message on every topic: what it is (`schema`), a unique id that consumers use to apply
+/// it once, when and by whom it was produced, and the payload.
+public struct Envelope<Payload: Codable & Sendable>: Codable, Sendable {
+    public var schema: String
+    public var id: UUID
+    public var producedAt: String
+    public var source: String
+    public var data: Payload
+
+    public init(schema: String, id: UUID = UUID(), producedAt: Date = Date(), source: String, data: Payload) {
+        self.schema = schema
+        self.id = id
+        self.producedAt = RFC3339.string(producedAt)
+        self.source = source
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, id, producedAt, source, data
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try container.decode(String.self, forKey: .schema)
+        let idText = try container.decode(String.self, forKey: .id)
+        guard let id = UUID(uuidString: idText) else {
+            throw DecodingError.dataCorruptedError(forKey: .id, in: container, debugDescription: "'\(idText)' is not a UUID")
+        }
+        self.id = id
+        producedAt = try container.decode(String.self, forKey: .producedAt)
+        source = try container.decode(String.self, forKey: .source)
+        data = try container.decode(Payload.self, forKey: .data)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schema, forKey: .schema)
+        try container.encode(id.uuidString.lowercased(), forKey: .id)
+        try container.encode(producedAt, forKey: .producedAt)
+        try container.encode(source, forKey: .source)
+        try container.encode(data, forKey: .data)
+    }
+}
+
+/// Just enough of an envelope to know a message's id and schema before decoding its payload.
+public struct EnvelopeHeader: Decodable, Sendable {
+    public var schema: String
+    public var id: UUID
+}
+
+public enum MessageCoding {
+    /// JSON encoder for messages: sorted keys so equal messages are equal bytes.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try encoder().encode(value))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(bytes))
+    }
+
+    /// A decoding error as one line: where in the document and what.
+    public static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context):
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        case DecodingError.keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): missing"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        let text = codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return text.isEmpty ? "document" : String(text.drop { $0 == "." })
+    }
+}
+
+/// RFC 3339 timestamps in UTC with milliseconds, e.g. `2026-11-22T10:28:00.123Z`.
+public enum RFC3339 {
+    public static func string(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let millis = milliseconds - seconds * 1000
+        let day = Day(Date(timeIntervalSince1970: TimeInterval(seconds - Int64(Day.vietnamOffsetSeconds))))
+        // `Day` is Vietnam's calendar; shift back so the fields are UTC.
+        let secondsOfDay = Int(((seconds % 86_400) + 86_400) % 86_400)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", day.year, day.month, day.day,
+                      secondsOfDay / 3600, (secondsOfDay / 60) % 60, secondsOfDay % 60, Int(millis))
+    }
+
+    /// Parses RFC 3339 with `Z` or an offset, with or without fractional seconds.
+    public static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,295 @@
+import DXKafka
+import DXModel
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// A decoded message with where it came from.
+public struct ConsumedMessage<Payload: Codable & Sendable>: Sendable {
+    public var envelope: Envelope<Payload>
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+}
+
+/// What a consuming service does with its messages. `apply` runs inside the transaction that also
+/// records the messages' ids and the partitions' next offsets, so effects and progress commit
+/// together.
+public protocol TransactionalBatchHandler: Sendable {
+    associatedtype Payload: Codable & Sendable
+
+    /// The envelope `schema` this handler accepts.
+    var schema: String { get }
+
+    /// Applies messages not applied before, in order. Throw `InvalidMessage` for a message that
+    /// can never be applied: it is dead-lettered and the consumer goes on.
+    func apply(_ messages: [ConsumedMessage<Payload>], connection: PostgresConnection) async throws
+
+    /// The transaction failed: state kept in memory since the last commit is stale.
+    func transactionFailed() async
+    /// The transaction committed.
+    func transactionCommitted() async
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async
+}
+
+extension TransactionalBatchHandler {
+    public func transactionFailed() async {}
+    public func transactionCommitted() async {}
+    public func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async {}
+    public func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {}
+}
+
+/// Consumes topics in a group and applies each batch exactly once: offsets and message ids live
+/// in the service's schema, written in the batch's transaction; on assignment the consumer starts
+/// from them. A message id seen before is skipped (the outbox relay may publish twice). A message
+/// that cannot be decoded or applied goes, with the error and its position, to dx.deadletter.v1.
+public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Service, Sendable {
+    public let name: String
+    private let schema: String
+    private let database: Database
+    private let handler: Handler
+    private let logger: Logger
+    private let outbox: Outbox
+    private let consumerConfiguration: KafkaConsumerConfiguration
+    private let deadLetterTopic: String
+    private let consumerBox = Mutex<KafkaConsumer?>(nil)
+    private let batches: Counter
+    private let messages: Counter
+    private let duplicates: Counter
+    private let deadLettered: Counter
+    private let batchTimer: Metrics.Timer
+    private let lagGauge: Gauge
+
+    /// - Parameters:
+    ///   - name: the consumer's name in the offsets table (usually its group id).
+    ///   - schema: the service's schema, holding `consumer_offsets`, `processed_messages`, `outbox`.
+    public init(name: String, schema: String, configuration: KafkaConsumerConfiguration, deadLetterTopic: String, database: Database,
+                handler: Handler, logger: Logger) {
+        self.deadLetterTopic = deadLetterTopic
+        self.name = name
+        self.schema = schema
+        self.database = database
+        self.handler = handler
+        self.logger = logger
+        self.outbox = Outbox(schema: schema)
+        self.consumerConfiguration = configuration
+        let dimensions = [("consumer", name)]
+        batches = Counter(label: "dx_consumer_batches_total", dimensions: dimensions)
+        messages = Counter(label: "dx_consumer_messages_total", dimensions: dimensions)
+        duplicates = Counter(label: "dx_consumer_duplicates_total", dimensions: dimensions)
+        deadLettered = Counter(label: "dx_consumer_dead_letters_total", dimensions: dimensions)
+        batchTimer = Metrics.Timer(label: "dx_consumer_batch_seconds", dimensions: dimensions)
+        lagGauge = Gauge(label: "dx_consumer_lag_messages", dimensions: dimensions)
+    }
+
+    public func run() async throws {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, rebalanceHandler: RebalanceBridge(owner: self), logger: logger)
+        consumerBox.withLock { $0 = consumer }
+        logger.info("consuming", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))", "group": "\(consumerConfiguration.groupID)"])
+        await withGracefulShutdownHandler {
+            for await batch in consumer.batches {
+                await process(batch, consumer: consumer)
+            }
+        } onGracefulShutdown: {
+            // Finish the batch in flight, then stop.
+            consumer.stop()
+        }
+        await consumer.close()
+        logger.info("consumer closed")
+    }
+
+    /// Checks the broker answers, for readiness.
+    public func checkKafka() async throws {
+        guard let consumer = consumerBox.withLock({ $0 }) else {
+            throw KafkaError(message: "consumer not started", operation: "readiness")
+        }
+        try await consumer.checkConnection()
+    }
+
+    // MARK: - Processing
+
+    private func process(_ batch: [KafkaMessage], consumer: KafkaConsumer) async {
+        let start = DispatchTime.now()
+        var attempt = 0
+        while true {
+            do {
+                try await applyIsolatingPoison(batch)
+                break
+            } catch {
+                attempt += 1
+                await handler.transactionFailed()
+                let delay = Duration.milliseconds(min(5000, 100 * (1 << min(attempt, 6))))
+                logger.warning("batch not applied; retrying", metadata: [
+                    "attempt": "\(attempt)", "error": "\(error.postgresDescription)", "messages": "\(batch.count)",
+                ])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        batchTimer.recordInterval(since: start)
+        batches.increment()
+        messages.increment(by: batch.count)
+        var next: [KafkaTopicPartition: Int64] = [:]
+        for message in batch { next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1) }
+        consumer.commitToBroker(next)
+        lagGauge.record(consumer.lag().values.reduce(0, +))
+    }
+
+    /// Applies the batch in one transaction; when something in it cannot be applied (not a lost
+    /// connection, a problem with the data), applies its messages one by one so only the bad one
+    /// is dead-lettered. Throws only transient errors, to be retried.
+    private func applyIsolatingPoison(_ batch: [KafkaMessage]) async throws {
+        do {
+            try await applyInTransaction(batch, deadLetterReason: nil)
+        } catch where !isTransient(error) {
+            await handler.transactionFailed()
+            if batch.count == 1 {
+                logger.error("message cannot be applied; dead-lettering it", metadata: [
+                    "topic": "\(batch[0].topic)", "partition": "\(batch[0].partition)", "offset": "\(batch[0].offset)",
+                    "error": "\(error.postgresDescription)",
+                ])
+                try await applyInTransaction(batch, deadLetterReason: error.postgresDescription)
+            } else {
+                for message in batch {
+                    try await applyIsolatingPoison([message])
+                }
+            }
+        }
+    }
+
+    private func applyInTransaction(_ batch: [KafkaMessage], deadLetterReason: String?) async throws {
+        var decoded: [ConsumedMessage<Handler.Payload>] = []
+        var deadLetters: [DeadLetter] = []
+        for message in batch {
+            if let deadLetterReason {
+                deadLetters.append(deadLetter(message, error: deadLetterReason))
+                continue
+            }
+            do {
+                let header = try MessageCoding.decode(EnvelopeHeader.self, from: message.value)
+                guard header.schema == handler.schema else {
+                    throw InvalidMessage("schema is '\(header.schema)', expected '\(handler.schema)'")
+                }
+                let envelope = try MessageCoding.decode(Envelope<Handler.Payload>.self, from: message.value)
+                decoded.append(ConsumedMessage(envelope: envelope, topic: message.topic, partition: message.partition, offset: message.offset))
+            } catch let error as InvalidMessage {
+                deadLetters.append(deadLetter(message, error: error.description))
+            } catch {
+                deadLetters.append(deadLetter(message, error: "cannot decode: \(MessageCoding.describe(error))"))
+            }
+        }
+
+        let name = self.name
+        let schema = self.schema
+        let logger = self.logger
+        let handler = self.handler
+        let outbox = self.outbox
+        let source = name
+        let deadLetterTopic = self.deadLetterTopic
+        let (duplicateCount, deadCount) = try await database.withTransaction { connection -> (Int, Int) in
+            var fresh = decoded
+            if !decoded.isEmpty {
+                let inserted = try await connection.query("""
+                    INSERT INTO \(unescaped: schema).processed_messages (consumer, message_id, topic, partition, "offset")
+                    SELECT \(name), id, topic, part, off
+                    FROM unnest(\(decoded.map(\.envelope.id))::uuid[], \(decoded.map(\.topic))::text[],
+                                \(decoded.map { Int($0.partition) })::int[], \(decoded.map { Int($0.offset) })::bigint[]) AS m(id, topic, part, off)
+                    ON CONFLICT DO NOTHING
+                    RETURNING message_id
+                    """, logger: logger)
+                var new = Set<UUID>()
+                for try await id in inserted.decode(UUID.self) { new.insert(id) }
+                // The first of two copies in one batch is the one applied.
+                var seen = Set<UUID>()
+                fresh = decoded.filter { new.contains($0.envelope.id) && seen.insert($0.envelope.id).inserted }
+            }
+            if !fresh.isEmpty {
+                try await handler.apply(fresh, connection: connection)
+            }
+            if !deadLetters.isEmpty {
+                let messages = try deadLetters.map { letter in
+                    try OutboxMessage(topic: deadLetterTopic, key: letter.topic,
+                                      envelope: Envelope(schema: DeadLetter.schema, source: source, data: letter))
+                }
+                try await outbox.enqueue(messages, on: connection, logger: logger)
+            }
+            var next: [KafkaTopicPartition: Int64] = [:]
+            for message in batch { next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1) }
+            let partitions = Array(next.keys)
+            try await connection.query("""
+                INSERT INTO \(unescaped: schema).consumer_offsets (consumer, topic, partition, next_offset)
+                SELECT \(name), topic, part, off
+                FROM unnest(\(partitions.map(\.topic))::text[], \(partitions.map { Int($0.partition) })::int[],
+                            \(partitions.map { Int(next[$0]!) })::bigint[]) AS o(topic, part, off)
+                ON CONFLICT (consumer, topic, partition)
+                DO UPDATE SET next_offset = GREATEST(\(unescaped: schema).consumer_offsets.next_offset, excluded.next_offset), updated_at = now()
+                """, logger: logger)
+            return (decoded.count - fresh.count, deadLetters.count)
+        }
+        await handler.transactionCommitted()
+        if duplicateCount > 0 {
+            duplicates.increment(by: duplicateCount)
+            logger.info("skipped \(duplicateCount) message(s) applied before")
+        }
+        if deadCount > 0 {
+            deadLettered.increment(by: deadCount)
+            logger.warning("sent \(deadCount) message(s) to \(deadLetterTopic)")
+        }
+    }
+
+    private func deadLetter(_ message: KafkaMessage, error: String) -> DeadLetter {
+        DeadLetter(consumer: name, topic: message.topic, partition: message.partition, offset: message.offset, error: error, payload: message.value)
+    }
+
+    /// Errors worth retrying as they are: the connection or the server, not the data.
+    private func isTransient(_ error: any Error) -> Bool {
+        if error is InvalidMessage { return false }
+        if let transaction = error as? PostgresTransactionError {
+            if let closure = transaction.closureError { return isTransient(closure) }
+            if let commit = transaction.commitError { return isTransient(commit) }
+            return true
+        }
+        if let psql = error as? PSQLError {
+            guard psql.code == .server, let state = psql.serverInfo?[.sqlState] else { return true }
+            // Connection (08), transaction rollback (40), resources (53), operator intervention (57).
+            return ["08", "40", "53", "57"].contains(String(state.prefix(2)))
+        }
+        return true
+    }
+
+    // MARK: - Rebalance
+
+    fileprivate func storedOffsets(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
+        let rows = try await database.query("""
+            SELECT topic, partition, next_offset FROM \(unescaped: schema).consumer_offsets
+            WHERE consumer = \(name) AND topic = ANY(\(Array(Set(partitions.map(\.topic)))))
+            """)
+        var result: [KafkaTopicPartition: Int64] = [:]
+        let wanted = Set(partitions)
+        for try await (topic, partition, offset) in rows.decode((String, Int32, Int64).self) {
+            let tp = KafkaTopicPartition(topic: topic, partition: partition)
+            if wanted.contains(tp) { result[tp] = offset }
+        }
+        await handler.partitionsAssigned(partitions)
+        return result
+    }
+
+    fileprivate func revoked(_ partitions: [KafkaTopicPartition]) async {
+        await handler.partitionsRevoked(partitions)
+    }
+}
+
+private struct RebalanceBridge<Handler: TransactionalBatchHandler>: KafkaRebalanceHandler {
+    let owner: TransactionalConsumer<Handler>
+
+    func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
+        try await owner.storedOffsets(partitions)
+    }
+
+    func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {
+        await owner.revoked(partitions)
+    }
+}

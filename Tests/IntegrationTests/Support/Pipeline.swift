@@ -1,0 +1,138 @@
+import DXKafka
+import DXModel
+import DXStore
+import Foundation
+import Logging
+import Synchronization
+
+/// The three real services against a database and topics of their own, for one test.
+final class Pipeline: @unchecked Sendable {
+    let database: TestDatabase
+    let topics: TopicNames
+    let brokers: String
+    private(set) var services: [String: ServiceProcess] = [:]
+
+    static let ingest = "dx-ingest"
+    static let indicators = "dx-indicators"
+    static let alerts = "dx-alerts"
+
+    init(label: String) async throws {
+        database = try await TestDatabase.create(label)
+        topics = TopicNames(prefix: "\(database.name).")
+        brokers = try TestEnvironment.kafkaBrokers
+    }
+
+    var roles: [String: String] {
+        [Self.ingest: "dx_ingest", Self.indicators: "dx_indicators", Self.alerts: "dx_alerts"]
+    }
+
+    /// Starts (or restarts) services and waits until they are ready.
+    func start(_ names: [String] = [ingest, indicators, alerts], extraEnvironment: [String: String] = [:]) async throws {
+        for name in names {
+            var environment = [
+                "DX_POSTGRES_URL": database.url(role: roles[name]!),
+                "DX_KAFKA_BROKERS": brokers,
+                "DX_TOPIC_PREFIX": topics.prefix,
+                "DX_TOPIC_PARTITIONS": "3",
+            ]
+            for (key, value) in extraEnvironment { environment[key] = value }
+            let process = ServiceProcess(name, environment: environment)
+            try process.start()
+            services[name] = process
+        }
+        for name in names { try await services[name]!.waitUntilReady() }
+    }
+
+    func service(_ name: String) -> ServiceProcess { services[name]! }
+
+    var ingestURL: String { services[Self.ingest]!.baseURL }
+
+    /// A token for `unit`, made the way `dx token create` makes one.
+    func token(unit: String) async throws -> String {
+        let adminURL = database.adminURL
+        return try await withDatabase(try DatabaseConfiguration(url: adminURL), logger: TestEnvironment.logger("token")) { database in
+            try await TokenStoreAccess.create(database: database, unit: unit)
+        }
+    }
+
+    /// Waits until dx-ingest says every given report is applied by dx-indicators.
+    func waitUntilApplied(_ reportIDs: [String], token: String, timeout: Duration = .seconds(120)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var pending = Set(reportIDs)
+        while !pending.isEmpty {
+            for id in pending.sorted() {
+                let response = try await HTTP.get("\(ingestURL)/v1/reports/\(id)", token: token)
+                if response.status == 200, (try response.json()["status"] as? String) == "applied" { pending.remove(id) }
+            }
+            if pending.isEmpty { break }
+            guard ContinuousClock.now < deadline else {
+                throw TestFailure("reports not applied within \(timeout): \(pending.sorted().prefix(5))\n--- dx-indicators log:\n\(services[Self.indicators]?.log() ?? "")")
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+    }
+
+    /// Runs `body` with the admin pool of this pipeline's database.
+    func withAdmin<T: Sendable>(_ body: @escaping @Sendable (Database) async throws -> T) async throws -> T {
+        try await database.withAdmin(body)
+    }
+
+    func stop() {
+        for service in services.values { service.terminate() }
+    }
+
+    /// The services' logs, for failure messages.
+    func logs() -> String {
+        services.map { "--- \($0.key):\n\($0.value.log())" }.joined(separator: "\n")
+    }
+}
+
+/// Reads a topic from the beginning with a group of its own, as an external subscriber would.
+final class TopicReader: @unchecked Sendable {
+    private let consumer: KafkaConsumer
+    private final class Received: Sendable {
+        let messages = Mutex<[KafkaMessage]>([])
+    }
+
+    private let received = Received()
+    private var task: Task<Void, Never>?
+
+    init(topic: String, brokers: String) throws {
+        consumer = try KafkaConsumer(
+            configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-reader"), groupID: TestEnvironment.uniqueName("reader"), topics: [topic]),
+            rebalanceHandler: NoStoredOffsets(),
+            logger: TestEnvironment.logger("reader")
+        )
+        let consumer = self.consumer
+        let received = self.received
+        task = Task {
+            for await batch in consumer.batches {
+                received.messages.withLock { $0 += batch }
+            }
+        }
+    }
+
+    var messages: [KafkaMessage] { received.messages.withLock { $0 } }
+
+    /// Waits until `condition` holds for what was read so far.
+    @discardableResult
+    func wait(timeout: Duration = .seconds(90), for description: String, until condition: ([KafkaMessage]) -> Bool) async throws -> [KafkaMessage] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let messages = self.messages
+            if condition(messages) { return messages }
+            guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting for \(description); read \(messages.count) message(s)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    func close() async {
+        consumer.stop()
+        await task?.value
+        await consumer.close()
+    }
+
+    func decoded<T: Codable & Sendable>(_ type: T.Type) throws -> [Envelope<T>] {
+        try messages.map { try MessageCoding.decode(Envelope<T>.self, from: $0.value) }
+    }
+}

@@ -79,7 +79,11 @@ public struct Database: Service, Sendable {
 
     public init(configuration: DatabaseConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
+        // The pool's own chatter (e.g. a query issued a moment before `run()` has started) is not
+        // worth a warning; failed queries surface to their callers with the server's message.
+        var background = logger
+        background.logLevel = .error
+        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: background)
         self.logger = logger
     }
 

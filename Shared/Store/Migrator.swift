@@ -120,7 +120,7 @@ public struct Migrator: Sendable {
                         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(role.name)') THEN
                             BEGIN
                                 CREATE ROLE \(role.name) LOGIN;
-                            EXCEPTION WHEN duplicate_object THEN
+                            EXCEPTION WHEN duplicate_object OR unique_violation THEN
                                 NULL; -- another database of the cluster created it meanwhile
                             END;
                         END IF;

@@ -32,10 +32,15 @@ struct TestDatabase: Sendable {
         }
     }()
 
-    /// Serialises creation: roles are shared by the whole cluster.
-    private static let creation = Mutex(0)
+    /// Serialises creation: roles are shared by the whole cluster, and two migrations granting on
+    /// the same role at once can conflict.
+    private static let creation = AsyncLock()
 
     static func create(_ label: String = "t") async throws -> TestDatabase {
+        try await creation.withLock { try await createUnlocked(label) }
+    }
+
+    private static func createUnlocked(_ label: String) async throws -> TestDatabase {
         let admin = try DatabaseConfiguration(url: try TestEnvironment.postgresAdminURL)
         let name = "dx_\(label)_\(UInt32.random(in: 0..<UInt32.max))"
         let logger = TestEnvironment.logger("test-db")

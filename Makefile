@@ -16,3 +16,5 @@ status:
 
 build:
 	swift build
+bench:
+	@bash deploy/local/bench.sh

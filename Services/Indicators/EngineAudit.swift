@@ -23,7 +23,7 @@ public struct EngineAudit: Sendable {
         try await database.withConnection { connection in
             var store = InMemoryCellStore()
             let repository = EngineRepository(catalog: catalog, logger: logger)
-            for province in try await provinces(connection) {
+            for province in try await repository.provinces(on: connection) {
                 let part = try await repository.loadProvince(province, on: connection)
                 store.cells.merge(part.cells) { a, _ in a }
                 store.indicators.merge(part.indicators) { a, _ in a }
@@ -32,29 +32,13 @@ public struct EngineAudit: Sendable {
         }
     }
 
-    private func provinces(_ connection: PostgresConnection) async throws -> [UnitCode] {
-        var result: [UnitCode] = []
-        for try await province in try await connection.query("SELECT DISTINCT province FROM engine.cells", logger: logger).decode(String.self) {
-            result.append(UnitCode(province))
-        }
-        return result
-    }
-
     /// The inputs the engine stored: report values (with tombstones) and event sums.
     public func engineInputs() async throws -> FullComputation.Inputs {
+        let state = try await engineState()
         var inputs = FullComputation.Inputs()
-        for try await (unit, period, element, reportID, revision, sequence, value) in try await database.query(
-            "SELECT unit, period, element, report_id, revision, sequence, value::text FROM engine.observations"
-        ).decode((String, String, String, String, Int, Int64, String?).self) {
-            guard let period = Period(period) else { continue }
-            inputs.add(CellKey(unit: UnitCode(unit), period: period, element: element),
-                       ReportedValue(reportID: reportID, revision: revision, sequence: sequence, value: value.flatMap(ExactDecimal.parse)))
-        }
-        for try await (unit, period, element, sum, count) in try await database.query(
-            "SELECT unit, period, element, delta_sum::text, delta_count FROM engine.cells WHERE delta_count > 0"
-        ).decode((String, String, String, String, Int).self) {
-            guard let period = Period(period), let sum = ExactDecimal.parse(sum) else { continue }
-            inputs.addDelta(CellKey(unit: UnitCode(unit), period: period, element: element), sum, count: count)
+        for (key, cell) in state.cells {
+            for report in cell.reports { inputs.add(key, report) }
+            if cell.deltaCount > 0 { inputs.addDelta(key, cell.deltaSum, count: cell.deltaCount) }
         }
         return inputs
     }

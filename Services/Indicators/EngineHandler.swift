@@ -66,7 +66,7 @@ final class EngineHandler: TransactionalBatchHandler {
             let inputs = provinceInputs[province]!
             var store = try await takeProvince(province, connection: connection)
             let changes = provinceEngine.apply(inputs, to: &store)
-            try await repository.write(changes, touched: Set(inputs.map(\.key)), store: store, on: connection)
+            try await repository.write(changes, store: store, on: connection)
             putProvince(province, store)
             allChanges.merge(changes)
         }
@@ -127,11 +127,11 @@ final class EngineHandler: TransactionalBatchHandler {
             elements.formUnion(catalog.rates(weightedBy: element))
             for indicator in catalog.indicators(using: element) { elements.formUnion(indicator.elements) }
         }
-        let periods = Set(deferred.map(\.period)).union(inputs.map(\.key.period))
-        var store = try await repository.loadCountry(elements: elements, years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
+        let years = Set(deferred.map(\.period.year)).union(inputs.map(\.key.period.year))
+        var store = try await repository.loadCountry(elements: elements, years: years, on: connection)
         var changes = countryEngine.apply(inputs, to: &store)
         changes.merge(countryEngine.recompute(nativeCells: deferred, in: &store))
-        try await repository.write(changes, touched: Set(inputs.map(\.key)), store: store, on: connection)
+        try await repository.write(changes, store: store, on: connection)
         return changes
     }
 

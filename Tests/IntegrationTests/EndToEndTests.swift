@@ -60,8 +60,8 @@ struct EndToEndTests {
             let stored = try await pipeline.withAdmin { db in
                 var rows: [(String, String, String)] = []
                 for try await row in try await db.query("""
-                    SELECT unit, value::text, numerator::text || '/' || denominator::text FROM engine.indicator_values
-                    WHERE indicator = 'household_fibre_rate' AND period = '2023' ORDER BY unit
+                    SELECT unit_code, exact_value::text, numerator::text || '/' || denominator::text FROM reporting.indicator_values
+                    WHERE indicator_code = 'household_fibre_rate' AND period = '2023' ORDER BY unit_code
                     """).decode((String, String, String).self) { rows.append(row) }
                 return rows
             }

@@ -151,8 +151,8 @@ struct ReliabilityTests {
             #expect(mismatches.1 > 500, "the recomputation covers \(mismatches.1) cells")
             #expect(mismatches.2 > 100)
             // The events' deltas were counted once: 150 + 75 dossiers in 2026, 150 in 2024.
-            #expect(try await count(pipeline, "SELECT sum(value)::int FROM engine.cells WHERE unit = 'VN' AND element = 'dossiers_received_total' AND period IN ('2024', '2026')") == 300)
-            #expect(try await count(pipeline, "SELECT sum(value)::int FROM engine.cells WHERE unit = 'VN' AND element = 'dossiers_received_online' AND period = '2026'") == 75)
+            #expect(try await count(pipeline, "SELECT sum(value)::int FROM reporting.cell_values WHERE unit_code = 'VN' AND element_code = 'dossiers_received_total' AND period IN ('2024', '2026')") == 300)
+            #expect(try await count(pipeline, "SELECT sum(value)::int FROM reporting.cell_values WHERE unit_code = 'VN' AND element_code = 'dossiers_received_online' AND period = '2026'") == 75)
         }
     }
 
@@ -187,8 +187,8 @@ struct ReliabilityTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(try await count(pipeline, applied) == 1)
-            #expect(try await count(pipeline, "SELECT value::int FROM engine.cells WHERE unit = '\(commune.rawValue)' AND period = '2026-03' AND element = 'dossiers_received_total'") == 1)
-            #expect(try await count(pipeline, "SELECT value::int FROM engine.cells WHERE unit = 'VN' AND period = '2026' AND element = 'dossiers_received_total'") == 1)
+            #expect(try await count(pipeline, "SELECT value::int FROM reporting.cell_values WHERE unit_code = '\(commune.rawValue)' AND period = '2026-03' AND element_code = 'dossiers_received_total'") == 1)
+            #expect(try await count(pipeline, "SELECT value::int FROM reporting.cell_values WHERE unit_code = 'VN' AND period = '2026' AND element_code = 'dossiers_received_total'") == 1)
             let metrics = try await HTTP.get("\(pipeline.service(Pipeline.indicators).baseURL)/metrics")
             #expect(metrics.text.contains("dx_consumer_duplicates_total"))
             await reader.close()

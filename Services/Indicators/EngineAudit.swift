@@ -100,3 +100,45 @@ public struct EngineAudit: Sendable {
         return mismatches
     }
 }
+
+extension EngineAudit {
+    /// Which cells and indicator values a check or a repair covers.
+    public struct Scope: Sendable {
+        public var units: Set<UnitCode>?
+        public var period: Period?
+
+        public init(units: Set<UnitCode>? = nil, period: Period? = nil) {
+            self.units = units
+            self.period = period
+        }
+
+        public func contains(_ unit: UnitCode, _ period: Period) -> Bool {
+            (units?.contains(unit) ?? true) && (self.period.map { $0 == period } ?? true)
+        }
+
+        public func restrict(_ store: InMemoryCellStore) -> InMemoryCellStore {
+            InMemoryCellStore(cells: store.cells.filter { contains($0.key.unit, $0.key.period) },
+                              indicators: store.indicators.filter { contains($0.key.unit, $0.key.period) })
+        }
+    }
+
+    /// Writes the recomputed state wherever it differs from what the engine holds, in one
+    /// transaction. dx-indicators keeps its provinces in memory: run this while it is stopped.
+    public func repair(expected: InMemoryCellStore, actual: InMemoryCellStore, scope: Scope) async throws -> (cells: Int, indicators: Int) {
+        var changes = IncrementalComputation.Changes()
+        for key in Set(expected.cells.keys).union(actual.cells.keys) where scope.contains(key.unit, key.period) && expected.cells[key] != actual.cells[key] {
+            changes.cells[key] = expected.cells[key]
+        }
+        for key in Set(expected.indicators.keys).union(actual.indicators.keys) where scope.contains(key.unit, key.period) && expected.indicators[key] != actual.indicators[key] {
+            changes.indicators[key] = .init(previous: actual.indicators[key], current: expected.indicators[key])
+        }
+        guard !changes.cells.isEmpty || !changes.indicators.isEmpty else { return (0, 0) }
+        let repository = EngineRepository(catalog: catalog, logger: logger)
+        let toWrite = changes
+        try await database.withTransaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
+            try await repository.write(toWrite, on: connection)
+        }
+        return (changes.cells.count, changes.indicators.count)
+    }
+}

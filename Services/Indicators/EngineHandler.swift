@@ -66,7 +66,7 @@ final class EngineHandler: TransactionalBatchHandler {
             let inputs = provinceInputs[province]!
             var store = try await takeProvince(province, connection: connection)
             let changes = provinceEngine.apply(inputs, to: &store)
-            try await repository.write(changes, store: store, on: connection)
+            try await repository.write(changes, on: connection)
             putProvince(province, store)
             allChanges.merge(changes)
         }
@@ -131,7 +131,7 @@ final class EngineHandler: TransactionalBatchHandler {
         var store = try await repository.loadCountry(elements: elements, years: years, on: connection)
         var changes = countryEngine.apply(inputs, to: &store)
         changes.merge(countryEngine.recompute(nativeCells: deferred, in: &store))
-        try await repository.write(changes, store: store, on: connection)
+        try await repository.write(changes, on: connection)
         return changes
     }
 

@@ -1,13 +1,6 @@
-/// Where the engine reads and writes cells and indicator values while it computes. The service
-/// keeps one per partition in memory, backed by PostgreSQL; tests use the in-memory one.
-public protocol CellStore {
-    func cell(_ key: CellKey) -> CellState?
-    mutating func setCell(_ key: CellKey, _ state: CellState?)
-    func indicatorValue(_ key: IndicatorKey) -> IndicatorValue?
-    mutating func setIndicatorValue(_ key: IndicatorKey, _ value: IndicatorValue?)
-}
-
-public struct InMemoryCellStore: CellStore, Sendable {
+/// Cells and indicator values as the engine computes them: dx-indicators keeps one per province
+/// in memory (loaded from PostgreSQL), the full recomputation builds one from scratch.
+public struct InMemoryCellStore: Sendable {
     public var cells: [CellKey: CellState] = [:]
     public var indicators: [IndicatorKey: IndicatorValue] = [:]
 

@@ -17,6 +17,11 @@ public struct IncrementalComputation: Sendable {
     public struct IndicatorChange: Sendable, Equatable {
         public var previous: IndicatorValue?
         public var current: IndicatorValue?
+
+        public init(previous: IndicatorValue?, current: IndicatorValue?) {
+            self.previous = previous
+            self.current = current
+        }
     }
 
     /// What a batch changed.
@@ -50,7 +55,7 @@ public struct IncrementalComputation: Sendable {
     }
 
     /// Applies `inputs` in order and propagates their effects.
-    public func apply<Store: CellStore>(_ inputs: [ObservationInput], to store: inout Store) -> Changes {
+    public func apply(_ inputs: [ObservationInput], to store: inout InMemoryCellStore) -> Changes {
         var changes = Changes()
         var dirty: [Int: Set<CellKey>] = [:]
         for input in inputs {
@@ -69,7 +74,7 @@ public struct IncrementalComputation: Sendable {
 
     /// Recomputes the given native cells (and everything above and derived from them) from what
     /// the store holds now. Used for the deferred pass and for repairs.
-    public func recompute<Store: CellStore>(nativeCells keys: Set<CellKey>, in store: inout Store) -> Changes {
+    public func recompute(nativeCells keys: Set<CellKey>, in store: inout InMemoryCellStore) -> Changes {
         var changes = Changes()
         var dirty: [Int: Set<CellKey>] = [:]
         for key in keys { dirty[catalog.units.depth(of: key.unit), default: []].insert(key) }
@@ -77,7 +82,7 @@ public struct IncrementalComputation: Sendable {
         return changes
     }
 
-    private func propagate<Store: CellStore>(dirty initial: [Int: Set<CellKey>], store: inout Store, changes: inout Changes) {
+    private func propagate(dirty initial: [Int: Set<CellKey>], store: inout InMemoryCellStore, changes: inout Changes) {
         var dirty = initial
         var derivedDirty = Set<CellKey>()
         var indicatorDirty = Set<IndicatorKey>()
@@ -156,7 +161,7 @@ public struct IncrementalComputation: Sendable {
     }
 
     /// A native cell from its own inputs and its children's current values.
-    func computeNative<Store: CellStore>(_ key: CellKey, element: DataElement, store: Store) -> CellState? {
+    func computeNative(_ key: CellKey, element: DataElement, store: InMemoryCellStore) -> CellState? {
         let state = store.cell(key) ?? CellState()
         let children = catalog.units.children(of: key.unit, validAt: key.period)
         let contributions = children.map { child -> CellFormula.Child in

@@ -131,63 +131,47 @@ let m001Foundation = Migration(version: 1, name: "foundation", sql: """
 
     \(outboxAndConsumerTables(schema: "ingest"))
 
-    -- engine: dx-indicators' state. One row per unit, element and year holds the 17 periods of the
-    -- year (slots 1–12 the months, 13–16 the quarters, 17 the year) and the report values that
-    -- feed them: a monthly report updates rows in place instead of adding rows for every
-    -- period it changes. reporting.cell_values and reporting.indicator_values unnest them.
-    CREATE TABLE engine.cell_years (
+    -- engine: dx-indicators' state: a row per cell (unit, period, data element) with what the
+    -- reports said of it, and a row per indicator value. Rows are updated in place as figures
+    -- change (fillfactor leaves room for HOT updates).
+    CREATE TABLE engine.cells (
         unit              text NOT NULL,
+        period            text NOT NULL,
         element           text NOT NULL,
-        year              int NOT NULL,
         province          text NOT NULL,
-        value             numeric[] NOT NULL,
-        completeness      numeric[] NOT NULL,
-        children_reported int[] NOT NULL,
-        children_expected int[] NOT NULL,
-        delta_sum         numeric[] NOT NULL,
-        delta_count       int[] NOT NULL,
-        -- {"slot": [[report id, revision, sequence, value or null], ...]}: each report's highest
-        -- revision for that period; null is a withdrawal.
-        reports           jsonb NOT NULL,
+        value             numeric,
+        completeness      numeric NOT NULL,
+        children_reported int NOT NULL,
+        children_expected int NOT NULL,
+        delta_sum         numeric NOT NULL DEFAULT 0,
+        delta_count       int NOT NULL DEFAULT 0,
+        -- [[report id, revision, sequence, value or null], ...]: each report's highest revision;
+        -- null is a withdrawal. Empty for cells nobody reports directly.
+        reports           jsonb,
         updated_at        timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (unit, element, year)
-    ) WITH (fillfactor = 70);
-    CREATE INDEX cell_years_province ON engine.cell_years (province);
+        PRIMARY KEY (unit, period, element)
+    ) WITH (fillfactor = 80);
+    CREATE INDEX cells_province ON engine.cells (province);
 
-    CREATE TABLE engine.indicator_years (
+    CREATE TABLE engine.indicator_values (
         unit         text NOT NULL,
+        period       text NOT NULL,
         indicator    text NOT NULL,
-        year         int NOT NULL,
         province     text NOT NULL,
-        value        numeric[] NOT NULL,
-        numerator    numeric[] NOT NULL,
-        denominator  numeric[] NOT NULL,
-        completeness numeric[] NOT NULL,
+        period_type  text NOT NULL,
+        period_end   date NOT NULL,
+        value        numeric NOT NULL,
+        numerator    numeric,
+        denominator  numeric,
+        completeness numeric NOT NULL,
         target       numeric,
         target_year  int,
-        gap          numeric[] NOT NULL,
-        meets_target boolean[] NOT NULL,
+        gap          numeric,
+        meets_target boolean,
         updated_at   timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (unit, indicator, year)
-    ) WITH (fillfactor = 70);
-    CREATE INDEX indicator_years_province ON engine.indicator_years (province);
-
-    -- Slot numbers to periods: 1–12 → 2025-01…2025-12, 13–16 → 2025-Q1…Q4, 17 → 2025.
-    CREATE FUNCTION engine.slot_period(year int, slot int) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT CASE WHEN slot <= 12 THEN year || '-' || lpad(slot::text, 2, '0')
-                    WHEN slot <= 16 THEN year || '-Q' || (slot - 12)
-                    ELSE year::text END
-    $$;
-    CREATE FUNCTION engine.slot_type(slot int) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT CASE WHEN slot <= 12 THEN 'month' WHEN slot <= 16 THEN 'quarter' ELSE 'year' END
-    $$;
-    CREATE FUNCTION engine.slot_end(year int, slot int) RETURNS date
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT (make_date(year, CASE WHEN slot <= 12 THEN slot WHEN slot <= 16 THEN (slot - 12) * 3 ELSE 12 END, 1)
-                + interval '1 month' - interval '1 day')::date
-    $$;
+        PRIMARY KEY (unit, period, indicator)
+    ) WITH (fillfactor = 80);
+    CREATE INDEX indicator_values_province ON engine.indicator_values (province);
 
     \(outboxAndConsumerTables(schema: "engine"))
 
@@ -224,28 +208,24 @@ let m001Foundation = Migration(version: 1, name: "foundation", sql: """
 
     -- reporting: what people and dashboards query.
     CREATE VIEW reporting.cell_values AS
-    SELECT c.unit AS unit_code, u.name AS unit_name, u.level, c.province, engine.slot_period(c.year, s) AS period,
-           engine.slot_type(s) AS period_type, engine.slot_end(c.year, s) AS period_end, c.element AS element_code,
-           e.name_vi AS element_name_vi, c.value[s] AS value, c.completeness[s] AS completeness,
-           c.children_reported[s] AS children_reported, c.children_expected[s] AS children_expected, c.updated_at
-    FROM engine.cell_years c
-    CROSS JOIN generate_series(1, 17) AS s
+    SELECT c.unit AS unit_code, u.name AS unit_name, u.level, c.province, c.period,
+           CASE WHEN c.period LIKE '%-Q%' THEN 'quarter' WHEN c.period LIKE '%-%' THEN 'month' ELSE 'year' END AS period_type,
+           c.element AS element_code, e.name_vi AS element_name_vi, c.value, c.completeness,
+           c.children_reported, c.children_expected, c.updated_at
+    FROM engine.cells c
     JOIN catalog.units u ON u.code = c.unit
     JOIN catalog.data_elements e ON e.code = c.element
-    WHERE c.value[s] IS NOT NULL;
+    WHERE c.value IS NOT NULL;
 
     CREATE VIEW reporting.indicator_values AS
-    SELECT v.unit AS unit_code, u.name AS unit_name, u.level, u.tree, engine.slot_period(v.year, s) AS period,
-           engine.slot_type(s) AS period_type, engine.slot_end(v.year, s) AS period_end,
+    SELECT v.unit AS unit_code, u.name AS unit_name, u.level, u.tree, v.period, v.period_type, v.period_end,
            v.indicator AS indicator_code, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en, i.pillar,
-           round(v.value[s], 2) AS value, v.numerator[s] AS numerator, v.denominator[s] AS denominator,
-           v.target, v.target_year, round(v.gap[s], 2) AS gap, v.meets_target[s] AS meets_target,
-           round(v.completeness[s] * 100, 1) AS completeness_percent, v.value[s] AS exact_value, v.updated_at
-    FROM engine.indicator_years v
-    CROSS JOIN generate_series(1, 17) AS s
+           round(v.value, 2) AS value, v.numerator, v.denominator, v.target, v.target_year,
+           round(v.gap, 2) AS gap, v.meets_target, round(v.completeness * 100, 1) AS completeness_percent,
+           v.value AS exact_value, v.updated_at
+    FROM engine.indicator_values v
     JOIN catalog.units u ON u.code = v.unit
-    JOIN catalog.indicators i ON i.code = v.indicator
-    WHERE v.value[s] IS NOT NULL;
+    JOIN catalog.indicators i ON i.code = v.indicator;
 
     -- For each unit and indicator, the most recent period (the year when a year, its last
     -- quarter and its last month end on the same day).

@@ -127,8 +127,8 @@ final class EngineHandler: TransactionalBatchHandler {
             elements.formUnion(catalog.rates(weightedBy: element))
             for indicator in catalog.indicators(using: element) { elements.formUnion(indicator.elements) }
         }
-        let years = Set(deferred.map(\.period.year)).union(inputs.map(\.key.period.year))
-        var store = try await repository.loadCountry(elements: elements, years: years, on: connection)
+        let periods = Set(deferred.map(\.period)).union(inputs.map(\.key.period))
+        var store = try await repository.loadCountry(elements: elements, years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
         var changes = countryEngine.apply(inputs, to: &store)
         changes.merge(countryEngine.recompute(nativeCells: deferred, in: &store))
         try await repository.write(changes, on: connection)

@@ -25,17 +25,19 @@ struct EngineRepository: Sendable {
     }
 
     /// What the country pass reads: the country's cells and indicator values for the given
-    /// elements and years, and its children's cells for the same elements and years.
-    func loadCountry(elements: Set<String>, years: Set<Int>, on connection: PostgresConnection) async throws -> InMemoryCellStore {
+    /// elements and years (its coarser periods are recomputed from all of a year's), and its
+    /// children's cells only at the periods whose country cells are recomputed.
+    func loadCountry(elements: Set<String>, years: Set<Int>, childPeriods: Set<Period>, on connection: PostgresConnection) async throws -> InMemoryCellStore {
         var binds = PostgresBindings()
         binds.append(UnitCode.country.rawValue)
         try binds.append(Array(elements), context: .default)
         try binds.append(years.sorted().map { "\($0)%" }, context: .default)
         try binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
+        try binds.append(childPeriods.map(\.description), context: .default)
         var store = try await load(
             on: connection,
-            cellFilter: "(unit = $1 OR unit = ANY($4)) AND element = ANY($2) AND period LIKE ANY($3)",
-            indicatorFilter: "unit = $1 AND period LIKE ANY($3) AND $2::text[] IS NOT NULL AND $4::text[] IS NOT NULL",
+            cellFilter: "((unit = $1 AND period LIKE ANY($3)) OR (unit = ANY($4) AND period = ANY($5))) AND element = ANY($2)",
+            indicatorFilter: "unit = $1 AND period LIKE ANY($3) AND $2::text[] IS NOT NULL AND $4::text[] IS NOT NULL AND $5::text[] IS NOT NULL",
             binds: binds
         )
         store.cells = store.cells.filter { years.contains($0.key.period.year) }

@@ -139,6 +139,8 @@ public struct CatalogRepository: Sendable {
 public enum CopyText {
     public static func field(_ value: String?) -> String {
         guard let value else { return "\\N" }
+        // Most fields (codes, numbers, names) need no escaping: check the bytes once.
+        if !value.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return value }
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for ch in value.unicodeScalars {

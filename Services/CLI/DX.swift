@@ -11,6 +11,16 @@ struct DX: AsyncParsableCommand {
             """,
         subcommands: [
             Migrate.self, CatalogCommand.self, TokenCommand.self, ImportCommand.self, ReportCommand.self, AlertsCommand.self,
+            BenchCommand.self,
         ]
+    )
+}
+
+/// `dx bench …`: measurements against running services (the lead wires them into `make bench`).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure a running deployment (use a bench deployment: it writes data).",
+        subcommands: [AlertsBench.self]
     )
 }

@@ -214,7 +214,7 @@ struct AlertsBench: AsyncParsableCommand {
 }
 
 /// Reads dx.alerts.v1 from the beginning with a group of its own and notes, for the wanted
-/// fingerprints, when their firing transition was written (the message's timestamp).
+/// fingerprints, when their first transition was written (the message's timestamp).
 private final class AlertReader: Sendable {
     private final class Seen: Sendable {
         let times = Mutex<[String: Date]>([:])
@@ -235,7 +235,8 @@ private final class AlertReader: Sendable {
                 let now = Date()
                 for message in batch {
                     guard let envelope = try? MessageCoding.decode(Envelope<AlertTransition>.self, from: message.value),
-                          envelope.data.status == .firing, wanted.contains(envelope.data.fingerprint) else { continue }
+                          // An alert's first transition: firing, or silenced when a silence covers it.
+                          [.firing, .silenced].contains(envelope.data.status), wanted.contains(envelope.data.fingerprint) else { continue }
                     let at = message.timestampMilliseconds.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? now
                     seen.times.withLock { if $0[envelope.data.fingerprint] == nil { $0[envelope.data.fingerprint] = at } }
                 }

@@ -127,6 +127,13 @@ struct AlertingTests {
             let python = try runPythonSubscriber(pipeline: pipeline, expect: transitions.count)
             #expect(python.status == 0, "\(python.output)")
             #expect(python.output.contains("received \(transitions.count) alert transition(s), 0 invalid (all valid against the schema)"), "\(python.output)")
+
+            // `dx alerts tail`, a subscriber with its own group, prints them as they come.
+            let tail = try runDX(["alerts", "tail", "--brokers", pipeline.brokers, "--topic-prefix", pipeline.topics.prefix, "--from-beginning",
+                                  "--max", String(transitions.count), "--english"], pipeline: pipeline)
+            #expect(tail.status == 0, "\(tail.output)")
+            #expect(tail.output.contains("Huyện Đa Krông: households with fibre broadband 52% in 2023 — down 12 percentage points from 64% in 2022"), "\(tail.output)")
+            #expect(tail.output.split(separator: "\n").filter { $0.contains("  firing ") || $0.contains("  resolved ") }.count == transitions.count, "\(tail.output)")
             await values.close()
             await reader.close()
         }

@@ -79,8 +79,8 @@ public final class MissingReportTimer: Service, Sendable {
                 var present = Set<String>()
                 if !periods.isEmpty {
                     let rows = try await connection.query("""
-                        SELECT unit_code, period, element FROM reporting.cell_values
-                        WHERE element = ANY(\(elements)) AND period = ANY(\(periods.map(\.description)))
+                        SELECT unit_code, period, element_code FROM reporting.cell_values
+                        WHERE element_code = ANY(\(elements)) AND period = ANY(\(periods.map(\.description)))
                         """, logger: logger)
                     for try await (unit, periodText, element) in rows.decode((String, String, String).self) {
                         guard let period = Period(periodText) else { continue }

@@ -16,11 +16,3 @@ struct DX: AsyncParsableCommand {
     )
 }
 
-/// `dx bench …`: measurements against running services (the lead wires them into `make bench`).
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Measure a running deployment (use a bench deployment: it writes data).",
-        subcommands: [AlertsBench.self]
-    )
-}

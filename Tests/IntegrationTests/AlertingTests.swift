@@ -254,7 +254,6 @@ struct AlertingTests {
 
     @Test("the missing-report timer fires at the due date and not a second before, and resolves when the data arrives (injected clock)")
     func missingReportTimer() async throws {
-        let database = try await TestDatabase.create("timer")
         var rule = AlertRule(code: "missing_dossiers_test", kind: .missingReport, nameVi: "Chưa báo cáo hồ sơ", nameEn: "Dossiers missing")
         rule.elements = ["dossiers_received_total"]
         rule.levels = [.province]
@@ -268,56 +267,59 @@ struct AlertingTests {
         #expect(RFC3339.string(deadline) == "2026-02-10T17:00:00.000Z", "due on 10 February, late from midnight in Việt Nam")
         let clock = ManualClock(deadline.addingTimeInterval(-1))
         let catalog = self.catalog
-        // As dx-alerts connects: its own role, which reads reporting.cell_values and nothing else of the engine.
-        let configuration = try DatabaseConfiguration(url: database.url(role: "dx_alerts"))
-        try await withDatabase(configuration, logger: TestEnvironment.logger("timer")) { (db: Database) async throws -> Void in
-            let store = AlertStore(catalog: catalog, routes: [], topics: TopicNames(prefix: "t."), source: "dx-alerts", logger: TestEnvironment.logger("timer"))
-            let timer = MissingReportTimer(rules: [theRule], catalog: catalog, store: store, database: db, clock: clock, interval: .seconds(60),
-                                           logger: TestEnvironment.logger("timer"))
-            #expect(try await timer.check() == 0, "one second before the deadline nothing is late")
-            clock.set(deadline)
-            #expect(try await timer.check() == 1, "at the deadline Quảng Trị's January report is late")
-            #expect(try await timer.check() == 0, "and it fires once")
-            clock.set(deadline.addingTimeInterval(86_400 * 31))
-            #expect(try await timer.check() == 1, "a month later February's is late too")
-        }
         let fingerprint = AlertFingerprint.make(rule: theRule.code, unit: "44", indicator: "dossiers_received_total", period: .month(2026, 1))
-        let rows = try await database.withAdmin { db in
-            var rows: [(String, String, String)] = []
-            for try await row in try await db.query("SELECT fingerprint, status, summary_vi FROM alerting.alerts ORDER BY period").decode((String, String, String).self) {
-                rows.append(row)
-            }
-            return rows
-        }
-        #expect(rows.map(\.1) == ["firing", "firing"])
-        #expect(rows.first?.0 == fingerprint)
-        #expect(rows.first?.2 == "Tỉnh Quảng Trị: chưa có số liệu “số hồ sơ thủ tục hành chính tiếp nhận” tháng 1/2026 — quá hạn báo cáo ngày 10/02/2026")
-        let outbox = try await database.withAdmin { db in
-            var topics: [String] = []
-            for try await topic in try await db.query("SELECT topic FROM alerting.outbox ORDER BY id").decode(String.self) { topics.append(topic) }
-            return topics
-        }
-        #expect(outbox == ["t.dx.alerts.v1", "t.dx.alerts.v1"], "each transition goes to dx.alerts.v1 through the outbox")
 
-        // January's figure arrives (a cell dx-indicators wrote): the next check resolves that alert.
-        _ = try await database.withAdmin { db in
-            try await db.query("""
-                INSERT INTO engine.cells (unit, period, element, province, value, completeness, children_reported, children_expected)
-                VALUES ('44', '2026-01', 'dossiers_received_total', '44', 1234, 1, 0, 0)
-                """)
+        // dx-ingest and dx-indicators for real (the figure arrives through them); the timer in this
+        // process with its clock, connected as dx-alerts' role, which reads reporting.cell_values
+        // and nothing else of the engine.
+        try await withPipeline("timer", services: [Pipeline.ingest, Pipeline.indicators]) { pipeline in
+            let configuration = try DatabaseConfiguration(url: pipeline.database.url(role: "dx_alerts"))
+            func timerCheck() async throws -> Int {
+                try await withDatabase(configuration, logger: TestEnvironment.logger("timer")) { (db: Database) async throws -> Int in
+                    let store = AlertStore(catalog: catalog, routes: [], topics: TopicNames(prefix: "t."), source: "dx-alerts", logger: TestEnvironment.logger("timer"))
+                    let timer = MissingReportTimer(rules: [theRule], catalog: catalog, store: store, database: db, clock: clock, interval: .seconds(60),
+                                                   logger: TestEnvironment.logger("timer"))
+                    return try await timer.check()
+                }
+            }
+            #expect(try await timerCheck() == 0, "one second before the deadline nothing is late")
+            clock.set(deadline)
+            #expect(try await timerCheck() == 1, "at the deadline Quảng Trị's January report is late")
+            #expect(try await timerCheck() == 0, "and it fires once")
+            clock.set(deadline.addingTimeInterval(86_400 * 31))
+            #expect(try await timerCheck() == 1, "a month later February's is late too")
+
+            let rows = try await pipeline.withAdmin { db in
+                var rows: [(String, String, String)] = []
+                for try await row in try await db.query("SELECT fingerprint, status, summary_vi FROM alerting.alerts ORDER BY period").decode((String, String, String).self) {
+                    rows.append(row)
+                }
+                return rows
+            }
+            #expect(rows.map(\.1) == ["firing", "firing"])
+            #expect(rows.first?.0 == fingerprint)
+            #expect(rows.first?.2 == "Tỉnh Quảng Trị: chưa có số liệu “số hồ sơ thủ tục hành chính tiếp nhận” tháng 1/2026 — quá hạn báo cáo ngày 10/02/2026")
+            let outbox = try await pipeline.withAdmin { db in
+                var topics: [String] = []
+                for try await topic in try await db.query("SELECT topic FROM alerting.outbox ORDER BY id").decode(String.self) { topics.append(topic) }
+                return topics
+            }
+            #expect(outbox == ["t.dx.alerts.v1", "t.dx.alerts.v1"], "each transition goes to dx.alerts.v1 through the outbox")
+
+            // Quảng Trị reports January late: once dx-indicators has applied it, the next check resolves that alert.
+            let token = try await pipeline.token(unit: "44")
+            let report = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: EndToEndTests.report(
+                "quangtri-2026-01", revision: 1, unit: "44", period: "2026-01", values: ["dossiers_received_total": 1234]))
+            #expect(report.status == 201, "\(report.text)")
+            try await pipeline.waitUntilApplied(["quangtri-2026-01"], token: token)
+            #expect(try await timerCheck() == 1)
+            let status = try await pipeline.withAdmin { db in
+                var status = ""
+                for try await value in try await db.query("SELECT status FROM alerting.alerts WHERE fingerprint = \(fingerprint)").decode(String.self) { status = value }
+                return status
+            }
+            #expect(status == "resolved")
         }
-        try await withDatabase(configuration, logger: TestEnvironment.logger("timer")) { (db: Database) async throws -> Void in
-            let store = AlertStore(catalog: catalog, routes: [], topics: TopicNames(prefix: "t."), source: "dx-alerts", logger: TestEnvironment.logger("timer"))
-            let timer = MissingReportTimer(rules: [theRule], catalog: catalog, store: store, database: db, clock: clock, interval: .seconds(60),
-                                           logger: TestEnvironment.logger("timer"))
-            #expect(try await timer.check() == 1)
-        }
-        let status = try await database.withAdmin { db in
-            var status = ""
-            for try await value in try await db.query("SELECT status FROM alerting.alerts WHERE fingerprint = \(fingerprint)").decode(String.self) { status = value }
-            return status
-        }
-        #expect(status == "resolved")
     }
 
     @Test("operators acknowledge and silence; silenced alerts are recorded and published but not delivered; webhooks are grouped, retried with backoff, failures recorded")

@@ -117,10 +117,20 @@ let m003Alerting = Migration(version: 3, name: "alerting", sql: """
 
     -- What the missing-report timer reads outside its schema: which cells have a value. A view
     -- (owned by the migrating superuser) so dx_alerts gets SELECT on it and nothing else of engine.
-    CREATE VIEW reporting.cell_values AS
-    SELECT c.unit AS unit_code, c.period, c.element, c.value, c.completeness, c.updated_at
-    FROM engine.cells c
-    WHERE c.value IS NOT NULL;
+    -- Created here only when the foundation has not defined it (the engine's year-row layout does,
+    -- with the same unit_code, period, element_code and value columns).
+    DO $$
+    BEGIN
+        IF NOT EXISTS (SELECT FROM pg_views WHERE schemaname = 'reporting' AND viewname = 'cell_values') THEN
+            EXECUTE $view$
+                CREATE VIEW reporting.cell_values AS
+                SELECT c.unit AS unit_code, c.period, c.element AS element_code, c.value, c.completeness, c.updated_at
+                FROM engine.cells c
+                WHERE c.value IS NOT NULL
+            $view$;
+        END IF;
+    END
+    $$;
 
     DROP VIEW reporting.open_alerts;
     CREATE VIEW reporting.open_alerts AS

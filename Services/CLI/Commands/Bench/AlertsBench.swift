@@ -16,8 +16,9 @@ import Synchronization
 ///    ten years with outliers, so every value rule has work) produced straight onto
 ///    dx.indicator-values.v1, timed until dx-alerts has applied all of them;
 /// 2. latency — reports submitted through dx-ingest, each making one commune's fibre rate fall
-///    below target; for each the time from its indicator value's commit (engine.indicator_values.
-///    updated_at, set in dx-indicators' transaction) to the alert's timestamp on dx.alerts.v1.
+///    below target; for each the time from its indicator value's commit (updated_at, set in
+///    dx-indicators' transaction, read through reporting.indicator_values) to the alert's timestamp
+///    on dx.alerts.v1.
 struct AlertsBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
@@ -184,8 +185,8 @@ struct AlertsBench: AsyncParsableCommand {
 
         var committed: [String: Date] = [:]
         for try await (unit, period, updated) in try await db.query("""
-            SELECT unit, period, updated_at FROM engine.indicator_values
-            WHERE indicator = \(indicator) AND unit = ANY(\(picks.map(\.0.rawValue))) AND period = ANY(\(Array(Set(picks.map(\.1.description)))))
+            SELECT unit_code, period, updated_at FROM reporting.indicator_values
+            WHERE indicator_code = \(indicator) AND unit_code = ANY(\(picks.map(\.0.rawValue))) AND period = ANY(\(Array(Set(picks.map(\.1.description)))))
             """).decode((String, String, Date).self) {
             guard let period = Period(period) else { continue }
             committed[AlertFingerprint.make(rule: "below_target", unit: UnitCode(unit), indicator: indicator, period: period)] = updated

@@ -110,6 +110,8 @@ let package = Package(
             dependencies: [
                 "DXModel", "DXKafka", "DXStore", "DXRuntime", "Ingestion", "Indicators", "Alerting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // An in-process HTTP server that webhooks are delivered to.
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/IntegrationTests"
         ),

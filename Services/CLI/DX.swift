@@ -14,3 +14,4 @@ struct DX: AsyncParsableCommand {
         ]
     )
 }
+

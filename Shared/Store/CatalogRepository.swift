@@ -74,6 +74,16 @@ public struct CatalogRepository: Sendable {
             ], key: ["indicator", "year"], rows: files.targets.map {
                 [$0.indicator, String($0.year), ExactDecimal.string($0.value), $0.comparison.rawValue, $0.source, $0.note]
             })
+            if let rules = files.alertRules {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                var rows: [[String?]] = []
+                for (position, rule) in rules.enumerated() {
+                    rows.append([rule.code, rule.kind.rawValue, String(position), String(decoding: try encoder.encode(rule), as: UTF8.self)])
+                }
+                try await sync(table: "alert_rules", columns: [("code", "text"), ("kind", "text"), ("position", "int"), ("definition", "jsonb")],
+                               key: ["code"], rows: rows)
+            }
             if !summary.isUnchanged {
                 try await connection.query("INSERT INTO catalog.loads (checksum, summary) VALUES (\(String(files.units.count)), \(summary.description))", logger: logger)
             }
@@ -85,6 +95,20 @@ public struct CatalogRepository: Sendable {
         var result = 0
         for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(Int.self) { result = value }
         return result
+    }
+
+    /// The alert rules (catalog.alert_rules), in file order.
+    public func readAlertRules() async throws -> [AlertRule] {
+        var rules: [AlertRule] = []
+        let rows = try await database.query("SELECT code, definition::text FROM catalog.alert_rules ORDER BY position, code")
+        for try await (code, definition) in rows.decode((String, String).self) {
+            do {
+                rules.append(try JSONDecoder().decode(AlertRule.self, from: Data(definition.utf8)))
+            } catch {
+                throw StoreError.invalidData("catalog.alert_rules row \(code): \(MessageCoding.describe(error))")
+            }
+        }
+        return rules
     }
 
     /// The catalog as the services use it.

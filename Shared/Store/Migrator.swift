@@ -155,6 +155,13 @@ public struct Migrator: Sendable {
                     "GRANT SELECT ON engine.processed_messages TO \(Self.ingestRole)",
                 ]
             }
+            // dx-alerts' missing-report timer asks which cells have a value: that one view only.
+            if roles.contains(where: { $0.name == Self.alertsRole }) && migrations.contains(where: { $0.version == 3 }) {
+                grants += [
+                    "GRANT USAGE ON SCHEMA reporting TO \(Self.alertsRole)",
+                    "GRANT SELECT ON reporting.cell_values TO \(Self.alertsRole)",
+                ]
+            }
             if let reader {
                 grants += [
                     "GRANT USAGE ON SCHEMA reporting TO \(reader.name)",

@@ -27,8 +27,11 @@ echo
 echo "Indicators (latest period per unit):"
 "$dx" report --limit 60
 echo
-echo "Open alerts:"
-"$dx" alerts list --open --limit 40
+echo "Open alerts the seed data earns, most severe first (dx alerts list --open):"
+"$dx" alerts list --open --wait 60 --kind below_target,off_track,regression,data_quality --limit 40
+echo
+echo "Reports due and not received (the missing-report timer; none of the seed data is monthly dossiers):"
+"$dx" alerts list --open --kind missing_report --limit 5
 cat <<MSG
 
 DX Pulse is running:
@@ -36,7 +39,7 @@ DX Pulse is running:
   dx-indicators  http://127.0.0.1:$INDICATORS_PORT/metrics
   dx-alerts      http://127.0.0.1:$ALERTS_PORT/metrics
   PostgreSQL     psql "postgres://dx_reporting:dx_reporting@127.0.0.1:$PG_PORT/dx"
-  Kafka (Tansu)  127.0.0.1:$KAFKA_PORT   (alerts on dx.alerts.v1)
+  Kafka (Tansu)  127.0.0.1:$KAFKA_PORT   (alerts on dx.alerts.v1: .build/debug/dx alerts tail --brokers 127.0.0.1:$KAFKA_PORT --from-beginning)
   export DX_POSTGRES_ADMIN_URL=$ADMIN_URL DX_TOKEN=$DX_TOKEN
 Stop everything with: make stop
 MSG

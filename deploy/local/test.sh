@@ -27,6 +27,15 @@ bash "$here/infra.sh" up test
 log "building"
 swift build --build-tests
 
+# The Python alert subscriber example (deploy/examples/alerts_subscriber.py) runs in the tests
+# against Tansu; its packages go into a private directory, never system-wide.
+tools="$root/.dx/tools/python"
+if ! PYTHONPATH="$tools" python3 -c 'import confluent_kafka, jsonschema' 2>/dev/null; then
+  log "python: confluent-kafka and jsonschema for the alert subscriber example, into $tools"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools" "confluent-kafka==2.16.1" "jsonschema==4.26.0"
+fi
+export DX_TEST_PYTHONPATH="$tools"
+
 log "catalog: files agree with each other and with the seed articles"
 .build/debug/dx catalog check >/dev/null || .build/debug/dx catalog check
 log "catalog: the generator reproduces the committed unit files"

@@ -20,7 +20,7 @@ struct CatalogCommand: AsyncParsableCommand {
 
         func read() throws -> CatalogFiles {
             var files: [String: String] = [:]
-            for name in CatalogFiles.required + [CatalogFiles.seedObservations, CatalogFiles.seedChecks] {
+            for name in CatalogFiles.required + CatalogFiles.optional {
                 let url = URL(fileURLWithPath: path).appendingPathComponent(name)
                 guard let data = FileManager.default.contents(atPath: url.path) else {
                     if CatalogFiles.required.contains(name) {
@@ -58,6 +58,11 @@ struct CatalogCommand: AsyncParsableCommand {
             print("  successions: \(files.successions.count) (\(whole) whole, \(files.successions.count - whole) split)")
             print("Data elements: \(files.elements.count)   indicators: \(files.indicators.count)   targets: \(files.targets.count)")
             print("Seed: \(files.seedObservations.count) observations in \(Set(files.seedObservations.map(\.reportID)).count) reports")
+            if let rules = files.alertRules {
+                print("Alert rules: \(rules.count) (\(rules.map { "\($0.code) [\($0.kind.rawValue)]" }.joined(separator: ", ")))")
+            } else {
+                print("Alert rules: none (\(CatalogFiles.alertRules) is missing)")
+            }
 
             let results = SeedCheckEvaluation.evaluate(files)
             if !results.isEmpty {
@@ -104,8 +109,8 @@ struct CatalogCommand: AsyncParsableCommand {
                 try await CatalogRepository(database: db, logger: logger).load(files)
             }
             print(summary.isUnchanged ? "catalog unchanged" : summary.description)
-            print(String(format: "loaded %d units, %d data elements, %d indicators, %d targets in %.1f s", files.units.count,
-                         files.elements.count, files.indicators.count, files.targets.count, Date().timeIntervalSince(start)))
+            print(String(format: "loaded %d units, %d data elements, %d indicators, %d targets, %d alert rules in %.1f s", files.units.count,
+                         files.elements.count, files.indicators.count, files.targets.count, files.alertRules?.count ?? 0, Date().timeIntervalSince(start)))
         }
     }
 }

@@ -43,12 +43,46 @@ public struct AlertTransition: Codable, Sendable, Hashable {
         public var level: AdministrativeLevel
         /// Names from the country down to the unit.
         public var path: [String]
+        /// The current-tree province the unit belongs to (absent for the country): what webhooks
+        /// group by and what a province's subscribers filter on.
+        public var province: UnitCode?
 
-        public init(code: UnitCode, name: String, level: AdministrativeLevel, path: [String]) {
+        public init(code: UnitCode, name: String, level: AdministrativeLevel, path: [String], province: UnitCode? = nil) {
             self.code = code
             self.name = name
             self.level = level
             self.path = path
+            self.province = province
+        }
+    }
+
+    /// Who acknowledged the alert, when, why, and until when (absent: until it resolves).
+    public struct Acknowledgement: Codable, Sendable, Hashable {
+        public var by: String
+        public var at: String
+        public var comment: String?
+        public var until: String?
+
+        public init(by: String, at: Date, comment: String?, until: Date?) {
+            self.by = by
+            self.at = RFC3339.string(at)
+            self.comment = comment
+            self.until = until.map(RFC3339.string)
+        }
+    }
+
+    /// The silence that mutes the alert.
+    public struct SilenceInfo: Codable, Sendable, Hashable {
+        public var id: Int64
+        public var by: String
+        public var until: String
+        public var comment: String?
+
+        public init(id: Int64, by: String, until: Date, comment: String?) {
+            self.id = id
+            self.by = by
+            self.until = RFC3339.string(until)
+            self.comment = comment
         }
     }
 
@@ -77,6 +111,8 @@ public struct AlertTransition: Codable, Sendable, Hashable {
     public var fingerprint: String
     public var status: AlertStatus
     public var rule: String
+    /// below_target, off_track, regression, data_quality or missing_report.
+    public var ruleKind: AlertRuleKind?
     public var severity: AlertSeverity
     public var unit: Unit
     public var indicator: IndicatorInfo
@@ -87,12 +123,23 @@ public struct AlertTransition: Codable, Sendable, Hashable {
     public var startsAt: String
     public var endsAt: String?
     public var summary: Summary
+    /// Present while an operator's acknowledgement holds.
+    public var acknowledgement: Acknowledgement?
+    /// Present while a silence mutes the alert.
+    public var silence: SilenceInfo?
+    /// When this transition happened.
+    public var at: String?
 
-    public init(fingerprint: String, status: AlertStatus, rule: String, severity: AlertSeverity, unit: Unit, indicator: IndicatorInfo,
-                period: Period, value: Decimal?, target: Decimal?, targetYear: Int?, startsAt: Date, endsAt: Date?, summary: Summary) {
+    public init(fingerprint: String, status: AlertStatus, rule: String, ruleKind: AlertRuleKind? = nil, severity: AlertSeverity, unit: Unit,
+                indicator: IndicatorInfo, period: Period, value: Decimal?, target: Decimal?, targetYear: Int?, startsAt: Date, endsAt: Date?,
+                summary: Summary, acknowledgement: Acknowledgement? = nil, silence: SilenceInfo? = nil, at: Date? = nil) {
         self.fingerprint = fingerprint
         self.status = status
         self.rule = rule
+        self.ruleKind = ruleKind
+        self.acknowledgement = acknowledgement
+        self.silence = silence
+        self.at = at.map(RFC3339.string)
         self.severity = severity
         self.unit = unit
         self.indicator = indicator
@@ -109,6 +156,20 @@ public struct AlertTransition: Codable, Sendable, Hashable {
 extension AlertTransition.Unit {
     public init(code: UnitCode, catalog: Catalog) {
         let unit = catalog.units[code]
-        self.init(code: code, name: unit?.name ?? code.rawValue, level: unit?.level ?? .commune, path: catalog.units.path(of: code))
+        self.init(code: code, name: unit?.name ?? code.rawValue, level: unit?.level ?? .commune, path: catalog.units.path(of: code),
+                  province: catalog.units.province(of: code))
+    }
+}
+
+extension AlertTransition.IndicatorInfo {
+    /// The indicator, or for missing_report alerts the data element, with its names.
+    public init(code: String, catalog: Catalog) {
+        if let indicator = catalog.indicators[code] {
+            self.init(code: code, nameVi: indicator.nameVi, nameEn: indicator.nameEn)
+        } else if let element = catalog.elements[code] {
+            self.init(code: code, nameVi: element.nameVi, nameEn: element.nameEn)
+        } else {
+            self.init(code: code, nameVi: code, nameEn: code)
+        }
     }
 }

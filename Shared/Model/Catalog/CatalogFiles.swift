@@ -11,8 +11,11 @@ public struct CatalogFiles: Sendable {
     public static let targets = "targets.json"
     public static let seedObservations = "seed/observations.csv"
     public static let seedChecks = "seed/checks.csv"
+    public static let alertRules = "alert-rules.json"
 
     public static let required = [currentUnits, pre2025Units, successions, elements, indicators, targets]
+    /// Read when present: the seed dataset and the alert rules.
+    public static let optional = [seedObservations, seedChecks, alertRules]
 
     public var units: [AdministrativeUnit]
     public var successions: [Succession]
@@ -21,6 +24,8 @@ public struct CatalogFiles: Sendable {
     public var targets: [Target]
     public var seedObservations: [SeedObservation]
     public var seedChecks: [SeedCheck]
+    /// catalog/alert-rules.json; nil when the file is absent (the rules table is left alone).
+    public var alertRules: [AlertRule]? = nil
 
     public var catalog: Catalog {
         Catalog(units: units, successions: successions, elements: elements, indicators: indicators, targets: targets)
@@ -41,7 +46,8 @@ public struct CatalogFiles: Sendable {
             indicators: try decodeJSON([Indicator].self, text(indicators), file: indicators),
             targets: try decodeJSON([Target].self, text(targets), file: targets),
             seedObservations: try files[seedObservations].map { text throws(CatalogFileError) in try parseSeedObservations(text) } ?? [],
-            seedChecks: try files[seedChecks].map { text throws(CatalogFileError) in try parseSeedChecks(text) } ?? []
+            seedChecks: try files[seedChecks].map { text throws(CatalogFileError) in try parseSeedChecks(text) } ?? [],
+            alertRules: try files[alertRules].map { text throws(CatalogFileError) in try decodeJSON([AlertRule].self, text, file: alertRules) }
         )
     }
 

@@ -136,6 +136,9 @@ public enum CatalogValidation {
                 problems.append(Problem(file: CatalogFiles.seedChecks, line: check.line, reason: "indicator \(check.indicator) does not exist"))
             }
         }
+        for reason in AlertRuleValidation.problems(files.alertRules ?? [], catalog: catalog) {
+            problems.append(Problem(file: CatalogFiles.alertRules, line: nil, reason: reason))
+        }
         return problems
     }
 

@@ -13,6 +13,7 @@ public struct Migration: Sendable {
     /// Every migration, in order. Append; never edit one that has shipped.
     public static let all: [Migration] = [
         m001Foundation,
+        m003Alerting,
         m004ReportingViews,
     ]
 }

@@ -21,7 +21,7 @@ struct TestDatabase: Sendable {
 
     static let catalogFiles: CatalogFiles = {
         var files: [String: String] = [:]
-        for name in CatalogFiles.required + [CatalogFiles.seedObservations, CatalogFiles.seedChecks] {
+        for name in CatalogFiles.required + CatalogFiles.optional {
             let url = repositoryRoot.appendingPathComponent("catalog").appendingPathComponent(name)
             if let text = try? String(contentsOf: url, encoding: .utf8) { files[name] = text }
         }

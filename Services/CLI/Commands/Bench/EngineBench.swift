@@ -203,14 +203,6 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Benchmarks (run them with `make bench`).",
-        subcommands: [EngineBench.self, BenchCatalogCommand.self]
-    )
-}
-
 /// `dx bench catalog --out DIR`: the catalog with the bench elements, for `dx catalog load --dir DIR`.
 struct BenchCatalogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "catalog", abstract: "Write the bench catalog (real units, synthetic elements).")

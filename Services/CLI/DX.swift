@@ -10,7 +10,17 @@ struct DX: AsyncParsableCommand {
             DX_REPORTING_URL when set. See README.md for every variable.
             """,
         subcommands: [
-            Migrate.self, CatalogCommand.self, TokenCommand.self, ImportCommand.self, ReportCommand.self, AlertsCommand.self,
+            Migrate.self, CatalogCommand.self, TokenCommand.self, ImportCommand.self, ReportCommand.self, AlertsCommand.self, BenchCommand.self,
         ]
+    )
+}
+
+/// `dx bench …`: measurements against running services. Never part of `make test`: numbers
+/// depend on the machine, so they are printed, not asserted.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the running services against the physical limits of the same machine.",
+        subcommands: [IngestBench.self]
     )
 }

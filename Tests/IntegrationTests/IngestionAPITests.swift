@@ -157,7 +157,7 @@ struct IngestionAPITests {
                 "observations": [["element": "households_total", "value": 10], ["element": "households_with_fibre", "value": -1]],
             ])
             #expect(partialJSON.status == 201, "\(partialJSON.text)")
-            #expect((try partialJSON.json()["rejected"] as? [Any])?.count == 1)
+            #expect(try (partialJSON.json()["rejected"] as? [Any])?.count == 1)
             // Partial acceptance with nothing valid is still a 422.
             let nothing = try await HTTP.post("\(url)?reportId=rows-none&revision=1&partial=true", token: token, csv: "unit,period,element,value\nx,2024,y,1\n")
             #expect(isProblem(nothing, 422), "\(nothing.text)")
@@ -172,17 +172,17 @@ struct IngestionAPITests {
             let header = "unit,period,element,value\n"
 
             let unclosed = try await HTTP.post("\(url)?reportId=b1&revision=1", token: token, csv: header + "VN,2024,households_total,\"12\n")
-            #expect(isProblem(unclosed, 400) && (try rowErrors(unclosed)).map(\.line) == [2], "\(unclosed.text)")
+            #expect(try isProblem(unclosed, 400) && (rowErrors(unclosed)).map(\.line) == [2], "\(unclosed.text)")
             let noColumn = try await HTTP.post("\(url)?reportId=b1&revision=1", token: token, csv: "unit,element,value\nVN,households_total,1\n")
-            #expect(isProblem(noColumn, 400) && (try rowErrors(noColumn)).map(\.field) == ["period"], "\(noColumn.text)")
+            #expect(try isProblem(noColumn, 400) && (rowErrors(noColumn)).map(\.field) == ["period"], "\(noColumn.text)")
             let noID = try await HTTP.post(url, token: token, csv: header + "VN,2024,households_total,1\n")
-            #expect(isProblem(noID, 422) && Set(try rowErrors(noID).map(\.field)) == ["reportId", "revision"], "\(noID.text)")
+            #expect(try isProblem(noID, 422) && Set(rowErrors(noID).map(\.field)) == ["reportId", "revision"], "\(noID.text)")
             let badRevision = try await HTTP.post("\(url)?reportId=b1&revision=0", token: token, csv: header + "VN,2024,households_total,1\n")
             #expect(isProblem(badRevision, 422), "\(badRevision.text)")
             let twoReports = try await HTTP.post(url, token: token, csv: "report_id,revision,unit,period,element,value\na,1,VN,2024,households_total,1\nb,1,VN,2024,villages_total,1\n")
-            #expect(isProblem(twoReports, 422) && (try rowErrors(twoReports)).map(\.line) == [3], "\(twoReports.text)")
+            #expect(try isProblem(twoReports, 422) && (rowErrors(twoReports)).map(\.line) == [3], "\(twoReports.text)")
             let tooManyFields = try await HTTP.post("\(url)?reportId=b1&revision=1", token: token, csv: header + "VN,2024,households_total,1,5\n")
-            #expect(isProblem(tooManyFields, 422) && (try rowErrors(tooManyFields)).map(\.field) == ["row"], "\(tooManyFields.text)")
+            #expect(try isProblem(tooManyFields, 422) && (rowErrors(tooManyFields)).map(\.field) == ["row"], "\(tooManyFields.text)")
             let empty = try await HTTP.post("\(url)?reportId=b1&revision=1", token: token, csv: "")
             #expect(isProblem(empty, 400), "\(empty.text)")
             let badPartial = try await HTTP.post("\(url)?reportId=b1&revision=1&partial=maybe", token: token, csv: header)
@@ -192,7 +192,7 @@ struct IngestionAPITests {
             var latin1 = Array((header + "VN,2024,households_total,1\n").utf8)
             latin1.append(contentsOf: [0xD0, 0xE5, 0x6B, 0x0A])
             let notUTF8 = try await HTTP.post("\(url)?reportId=b1&revision=1", token: token, body: latin1, contentType: "text/csv")
-            #expect(isProblem(notUTF8, 400) && (try rowErrors(notUTF8)).map(\.line) == [3], "\(notUTF8.text)")
+            #expect(try isProblem(notUTF8, 400) && (rowErrors(notUTF8)).map(\.line) == [3], "\(notUTF8.text)")
             let notJSON = try await HTTP.post(url, token: token, body: Array("{\"reportId\": ".utf8))
             #expect(isProblem(notJSON, 400), "\(notJSON.text)")
             let bareNaN = try await HTTP.post(url, token: token, body: Array("{\"reportId\":\"x\",\"revision\":1,\"observations\":[{\"unit\":\"VN\",\"period\":\"2024\",\"element\":\"households_total\",\"value\":NaN}]}".utf8))
@@ -204,7 +204,7 @@ struct IngestionAPITests {
             let array = try await HTTP.post(url, token: token, body: Array("[]".utf8))
             #expect(isProblem(array, 400), "\(array.text)")
             let missing = try await HTTP.post(url, token: token, body: Array("{}".utf8))
-            #expect(isProblem(missing, 422) && Set(try rowErrors(missing).map(\.field)) == ["reportId", "revision", "observations"], "\(missing.text)")
+            #expect(try isProblem(missing, 422) && Set(rowErrors(missing).map(\.field)) == ["reportId", "revision", "observations"], "\(missing.text)")
             let nulID = try await HTTP.post(url, token: token, json: ["reportId": "a\u{0}b", "revision": 1, "observations": []])
             #expect(isProblem(nulID, 422), "\(nulID.text)")
 
@@ -242,7 +242,7 @@ struct IngestionAPITests {
             let rows = try await HTTP.post("\(url)/v1/reports?reportId=rows&revision=1", token: sizeToken,
                                            csv: "unit,period,element,value\n" + ["households_total", "villages_total", "communes_total", "enterprises_total", "smes_total", "population_total"]
                                             .map { "VN,2024,\($0),1\n" }.joined())
-            #expect(isProblem(rows, 413) && (try rows.json()["detail"] as? String ?? "").contains("at most 5"), "\(rows.text)")
+            #expect(try isProblem(rows, 413) && (rows.json()["detail"] as? String ?? "").contains("at most 5"), "\(rows.text)")
             let lines = try await HTTP.post("\(url)/v1/events", token: sizeToken, events: (0..<6).map {
                 receivedEvent("l-\($0)", unit: "24403", month: .month(2026, 1), online: true)
             })
@@ -273,13 +273,13 @@ struct IngestionAPITests {
             let report: [String: Any] = ["reportId": "auth-1", "revision": 1, "period": "2024",
                                          "observations": [["unit": Self.krongKlang, "element": "households_total", "value": 10]]]
             let none = try await HTTP.post(url, token: nil, json: report)
-            #expect(isProblem(none, 401) && (try none.json()["detail"] as? String ?? "").contains("Authorization: Bearer"), "\(none.text)")
+            #expect(try isProblem(none, 401) && (none.json()["detail"] as? String ?? "").contains("Authorization: Bearer"), "\(none.text)")
             let basic = try await HTTP.send("POST", url, token: nil, body: Array("{}".utf8), contentType: "application/json", headers: [("Authorization", "Basic YTpi")])
             #expect(isProblem(basic, 401), "\(basic.text)")
             let unknown = try await HTTP.post(url, token: "dxp_not-a-real-token", json: report)
-            #expect(isProblem(unknown, 401) && (try unknown.json()["detail"] as? String) == "the token is unknown or revoked", "\(unknown.text)")
-            #expect(isProblem(try await HTTP.get("\(url)/auth-1", token: nil), 401))
-            #expect(isProblem(try await HTTP.post("\(pipeline.ingestURL)/v1/events", token: nil, events: []), 401))
+            #expect(try isProblem(unknown, 401) && (unknown.json()["detail"] as? String) == "the token is unknown or revoked", "\(unknown.text)")
+            #expect(try isProblem(await HTTP.get("\(url)/auth-1", token: nil), 401))
+            #expect(try isProblem(await HTTP.post("\(pipeline.ingestURL)/v1/events", token: nil, events: []), 401))
 
             // A token made by `dx token create`, printed once on standard output.
             let environment = ["DX_POSTGRES_ADMIN_URL": pipeline.database.adminURL]
@@ -310,7 +310,7 @@ struct IngestionAPITests {
             let districtToken = try await pipeline.token(unit: Self.district)
             #expect(try await HTTP.get("\(url)/mo-o-2024", token: districtToken).status == 200)
             let otherCommune = try await pipeline.token(unit: Self.krongKlang)
-            #expect(isProblem(try await HTTP.get("\(url)/mo-o-2024", token: otherCommune), 403))
+            #expect(try isProblem(await HTTP.get("\(url)/mo-o-2024", token: otherCommune), 403))
             // A commune's token cannot take over a report id another unit owns.
             let takeover = try await HTTP.post(url, token: otherCommune, json: ["reportId": "mo-o-2024", "revision": 2, "unit": Self.krongKlang, "period": "2024",
                                                                                "observations": [["element": "households_total", "value": 1]]])

@@ -79,6 +79,13 @@ struct IngestRoutes: Sendable {
             unit: parameters["unit"].map(String.init).flatMap { $0.isEmpty ? nil : $0 },
             period: parameters["period"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         )
+        if format == .json {
+            // Ignoring them would accept a request that means something else than it says.
+            let given = ["reportId", "revision", "unit", "period"].filter { parameters[Substring($0)] != nil }
+            if !given.isEmpty {
+                throw Problem.badRequest("query parameter(s) \(given.joined(separator: ", ")) are for text/csv bodies; a JSON body carries them itself")
+            }
+        }
         let body = try await readBody(request)
         let parsed = switch format {
         case .csv: try CSVReportParser.parse(body, query: query)
@@ -276,6 +283,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            // The router says "not found" for a known path with another method too: tell them apart.
+            if let allowed = Self.allowedMethods(request.uri.path), !allowed.contains(request.method.rawValue) {
+                var response = Problem(status: .methodNotAllowed, type: "method-not-allowed", title: "Method not allowed",
+                                       detail: "\(request.uri.path) answers \(allowed.joined(separator: ", ")), not \(request.method)").response
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
+            return Problem(status: .notFound, type: "not-found", title: "Not found", detail: "no resource at \(request.method) \(request.uri.path)").response
         } catch let error as HTTPError {
             let (type, title) = switch error.status {
             case .notFound: ("not-found", "Not found")
@@ -288,6 +304,20 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             logger.error("request failed: \(error.postgresDescription)")
             return Problem(status: .serviceUnavailable, type: "unavailable", title: "The service cannot answer now",
                            detail: "nothing was accepted; retry later").response
+        }
+    }
+}
+
+extension ProblemMiddleware {
+    /// The methods each path of dx-ingest answers (HEAD with GET, as the router does).
+    static func allowedMethods(_ path: String) -> [String]? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        switch path {
+        case "/v1/reports", "/v1/events": return ["POST"]
+        case "/health", "/ready", "/metrics": return ["GET", "HEAD"]
+        default:
+            if parts.count == 4, parts[1] == "v1", parts[2] == "reports", !parts[3].isEmpty { return ["GET", "HEAD"] }
+            return nil
         }
     }
 }

@@ -5,7 +5,8 @@ import Testing
 struct OpenAPITests {
     /// Schemathesis generates requests from the OpenAPI document, valid and invalid, and checks
     /// every answer: no 5xx, only documented status codes, content types and headers, bodies that
-    /// match their schemas, and no access without a token. Its path comes from
+    /// match their schemas, invalid data refused, no access without a token, 405 for methods a
+    /// path does not answer. Its path comes from
     /// DX_TEST_SCHEMATHESIS (deploy/local/test.sh installs it under .dx/tools/).
     @Test("schemathesis against a running dx-ingest with a valid token: exit 0")
     func schemathesis() async throws {
@@ -23,9 +24,11 @@ struct OpenAPITests {
                 "run", root.appendingPathComponent("deploy/openapi.yaml").path,
                 "--url", pipeline.ingestURL,
                 "--header", "Authorization: Bearer \(token)",
-                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth",
-                "--phases", "examples,coverage,fuzzing",
-                "--max-examples", "60", "--seed", "2026", "--workers", "2", "--request-timeout", "30",
+                // Every check but one: a schema-valid report names units and elements at random,
+                // which the catalog rightly refuses (422), so "schema-valid data is accepted" cannot hold.
+                "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+                // One worker: Python 3.11's compiler is not safe for schemathesis' threads.
+                "--max-examples", "100", "--seed", "2026", "--workers", "1", "--request-timeout", "30",
                 "--suppress-health-check", "all",
                 "--report", "junit", "--report-dir", reports.path,
             ]

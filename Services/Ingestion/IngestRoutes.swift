@@ -51,7 +51,9 @@ struct IngestRoutes: Sendable {
         router.get("/v1/reports/{id}") { request, context in
             await respond(endpoint: "report_status") {
                 let token = try await authenticate(request)
-                let id = try context.parameters.require("id")
+                // The router hands the path segment over as sent: `a%3Ab` is report `a:b`.
+                let raw = try context.parameters.require("id")
+                let id = raw.removingPercentEncoding ?? raw
                 guard ReportValidator.isValidReportID(id), let status = try await reports.status(of: id) else {
                     throw Problem.notFound("no report with id '\(ReportValidator.quoted(id))'")
                 }

@@ -75,6 +75,12 @@ struct IngestionAPITests {
                                                   csv: "element,value\nhouseholds_total,1\n")
             #expect(isProblem(conflicting, 409), "\(conflicting.text)")
 
+            // An id with a reserved character, percent-encoded in the path.
+            let colon = try await HTTP.post("\(url)?reportId=dakrong:2023&revision=1", token: token, csv: csv)
+            #expect(colon.status == 201, "\(colon.text)")
+            #expect(try await HTTP.get("\(url)/dakrong%3A2023", token: token).status == 200)
+            #expect(try await HTTP.get("\(url)/dakrong:2023", token: token).status == 200)
+
             let status = try await HTTP.get("\(url)/dakrong-csv", token: token)
             #expect(status.status == 200)
             #expect(try status.json()["revision"] as? Int == 2)

@@ -221,7 +221,7 @@ struct IngestBench: AsyncParsableCommand {
         do {
             let started = Date()
             try await db.withConnection { connection in
-                try await connection.copyFrom(table: "public.\(table)", columns: columns, logger: logger) { writer in
+                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
                     for chunk in data { try await writer.write(chunk) }
                 }
             }

@@ -14,4 +14,3 @@ struct DX: AsyncParsableCommand {
         ]
     )
 }
-

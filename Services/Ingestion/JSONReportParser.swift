@@ -6,18 +6,14 @@ import Foundation
 /// `{"reportId": "...", "revision": 1, "unit": "...", "period": "...", "observations": [{"unit", "period", "element", "value"}]}`
 /// where the top-level `unit` and `period` are defaults for observations that leave them out.
 enum JSONReportParser {
-    struct Header {
-        var reportID: String
-        var revision: Int
-        var partial: Bool
-    }
-
-    static func parse(_ body: [UInt8]) throws(Problem) -> (header: Header, rows: [ReportValidator.RawRow]) {
+    /// `partial` may also come as the query parameter `?partial=true`; the body's field wins.
+    static func parse(_ body: [UInt8], partialByDefault: Bool = false) throws(Problem) -> (header: ReportHeader, rows: [ReportValidator.RawRow]) {
         let document: JSONValue
-        do {
-            document = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+        do throws(JSONSyntaxError) {
+            document = try JSONParser.parse(body)
         } catch {
-            throw Problem.badRequest("the body is not valid JSON: \(MessageCoding.describe(error))")
+            throw Problem.badRequest("the body is not valid JSON: \(error)",
+                                     errors: [.init(line: error.line, field: "body", reason: "not valid JSON: column \(error.column): \(error.reason)")])
         }
         guard case .object = document else { throw Problem.badRequest("the body must be a JSON object, not \(document.kind)") }
 
@@ -25,23 +21,34 @@ enum JSONReportParser {
         var reportID = ""
         switch document["reportId"] {
         case .string(let id)? where ReportValidator.isValidReportID(id): reportID = id
-        case .string(let id)?: headerErrors.append(.init(line: 0, field: "reportId", reason: "'\(id)' is not a valid report id: \(ReportValidator.reportIDPattern)", pointer: "/reportId"))
+        case .string(let id)?: headerErrors.append(.init(line: 0, field: "reportId", reason: "'\(ReportValidator.quoted(id))' is not a valid report id: \(ReportValidator.reportIDPattern)", pointer: "/reportId"))
         case nil: headerErrors.append(.init(line: 0, field: "reportId", reason: "reportId is missing", pointer: "/reportId"))
         case let other?: headerErrors.append(.init(line: 0, field: "reportId", reason: "reportId must be a string, not \(other.kind)", pointer: "/reportId"))
         }
         var revision = 0
         switch document["revision"] {
-        case .number(let number)? where ExactDecimal.isInteger(number) && number >= 1 && number <= 1_000_000:
+        case .number(let number)? where ExactDecimal.isInteger(number) && number >= 1 && number <= Decimal(ReportHeader.maximumRevision):
             revision = NSDecimalNumber(decimal: number).intValue
         case nil: headerErrors.append(.init(line: 0, field: "revision", reason: "revision is missing", pointer: "/revision"))
-        case let other?: headerErrors.append(.init(line: 0, field: "revision", reason: "revision must be a whole number from 1, not \(describe(other))", pointer: "/revision"))
+        case let other?: headerErrors.append(.init(line: 0, field: "revision", reason: "revision must be a whole number from 1 to \(ReportHeader.maximumRevision), not \(describe(other))", pointer: "/revision"))
         }
-        var partial = false
+        var partial = partialByDefault
         switch document["partial"] {
         case .bool(let flag)?: partial = flag
         case nil: break
         case let other?: headerErrors.append(.init(line: 0, field: "partial", reason: "partial must be true or false, not \(other.kind)", pointer: "/partial"))
         }
+        for field in ["unit", "period"] {
+            if let value = document[field], value != .null, string(value) == nil {
+                headerErrors.append(.init(line: 0, field: field, reason: "\(field) must be a string, not \(value.kind)", pointer: "/\(field)"))
+            }
+        }
+        guard case .array(let observations)? = document["observations"] else {
+            headerErrors.append(.init(line: 0, field: "observations", reason: "observations must be an array of {unit, period, element, value}", pointer: "/observations"))
+            throw Problem.invalid(headerErrors, rows: 0)
+        }
+        if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: observations.count) }
+
         let defaultUnit = string(document["unit"])
         let defaultPeriod = string(document["period"])
         guard case .array(let observations)? = document["observations"] else {
@@ -51,9 +58,14 @@ enum JSONReportParser {
         if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: observations.count) }
 
         let rows = observations.enumerated().map { index, item -> ReportValidator.RawRow in
+            guard case .object = item else {
+                return ReportValidator.RawRow(line: index + 1, value: .missing, pointerBase: "/observations/\(index)",
+                                              shapeError: ("observation", "an observation must be an object {unit, period, element, value}, not \(item.kind)"))
+            }
             let value: ReportValidator.RawValue = switch item["value"] {
             case .number(let number)?: .number(number)
             case nil, .null?: .missing
+            case .string(let text)? where ReportValidator.isNonFinite(text.trimmingCharacters(in: .whitespaces)): .text(text)
             case let other?: .wrongType(other.kind)
             }
             return ReportValidator.RawRow(
@@ -65,7 +77,7 @@ enum JSONReportParser {
                 pointerBase: "/observations/\(index)"
             )
         }
-        return (Header(reportID: reportID, revision: revision, partial: partial), rows)
+        return (ReportHeader(reportID: reportID, revision: revision, partial: partial), rows)
     }
 
     private static func string(_ value: JSONValue?) -> String? {

@@ -1,31 +1,15 @@
+import DXModel
 import Foundation
 
 /// Any JSON value, numbers kept as exact decimals, so a request can be checked field by field
 /// and every bad row reported instead of failing at the first one.
-enum JSONValue: Decodable, Sendable, Equatable {
+enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Decimal)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Decimal.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
 
     var kind: String {
         switch self {
@@ -41,5 +25,299 @@ enum JSONValue: Decodable, Sendable, Equatable {
     subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
+    }
+}
+
+/// Where and why a body is not JSON.
+struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+    /// 1-based line and column (in bytes) of the offending character.
+    var line: Int
+    var column: Int
+    var reason: String
+    var description: String { "line \(line), column \(column): \(reason)" }
+}
+
+/// A strict RFC 8259 parser straight into `JSONValue`. Faster than `JSONDecoder` into a
+/// `Decodable` enum (which must try each type in turn), exact for numbers (no binary floating
+/// point), bounded in depth (no stack overflow on `[[[[…`), and precise about where a body
+/// breaks. NaN and Infinity are not JSON and are refused here like any other bad token.
+struct JSONParser {
+    static let maximumDepth = 64
+
+    private let bytes: [UInt8]
+    private var index = 0
+
+    private init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        if parser.index == 0, bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            parser.index = 3
+            parser.skipWhitespace()
+        }
+        let value = try parser.value(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        return value
+    }
+
+    static func parse<S: Sequence<UInt8>>(_ bytes: S) throws(JSONSyntaxError) -> JSONValue {
+        try parse(Array(bytes))
+    }
+
+    private func error(_ reason: String, at position: Int? = nil) -> JSONSyntaxError {
+        let end = min(position ?? index, bytes.count)
+        var line = 1, lineStart = 0
+        for i in 0..<end where bytes[i] == UInt8(ascii: "\n") {
+            line += 1
+            lineStart = i + 1
+        }
+        return JSONSyntaxError(line: line, column: end - lineStart + 1, reason: reason)
+    }
+
+    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private func describeCurrent() -> String {
+        guard let byte = current else { return "the end of the body" }
+        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+        return "byte 0x\(String(byte, radix: 16, uppercase: true))"
+    }
+
+    private mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth) levels") }
+        guard let byte = current else { throw error("expected a value, found the end of the body") }
+        switch byte {
+        case UInt8(ascii: "{"): return try object(depth: depth)
+        case UInt8(ascii: "["): return try array(depth: depth)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+        case UInt8(ascii: "N"), UInt8(ascii: "I"):
+            throw error("\(describeCurrent()) starts no JSON value (NaN and Infinity are not JSON numbers)")
+        default:
+            throw error("expected a value, found \(describeCurrent())")
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+        let count = word.utf8CodeUnitCount
+        let matches = index + count <= bytes.count && word.withUTF8Buffer { expected in
+            (0..<count).allSatisfy { bytes[index + $0] == expected[$0] }
+        }
+        guard matches else { throw error("expected \(word), found \(describeCurrent())") }
+        index += count
+    }
+
+    private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        index += 1
+        var members: [String: JSONValue] = [:]
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\"") else { throw error("expected a member name in double quotes, found \(describeCurrent())") }
+            let key = try string()
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { throw error("expected ':' after the member name, found \(describeCurrent())") }
+            index += 1
+            skipWhitespace()
+            // A repeated member: the last one wins, as in most parsers.
+            members[key] = try value(depth: depth + 1)
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(members)
+            default: throw error("expected ',' or '}' in an object, found \(describeCurrent())")
+            }
+        }
+    }
+
+    private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        index += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "]") {
+            index += 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            elements.append(try value(depth: depth + 1))
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(elements)
+            default: throw error("expected ',' or ']' in an array, found \(describeCurrent())")
+            }
+        }
+    }
+
+    private mutating func string() throws(JSONSyntaxError) -> String {
+        let start = index
+        index += 1
+        // Fast path: no escapes.
+        var end = index
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                let text = String(decoding: bytes[index..<end], as: UTF8.self)
+                index = end + 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
+        var out: [UInt8] = Array(bytes[index..<end])
+        index = end
+        while true {
+            guard let byte = current else { throw error("a string is not closed", at: start) }
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return String(decoding: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard let escape = current else { throw error("a string is not closed", at: start) }
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if (0xD800...0xDBFF).contains(scalar) {
+                        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw error("a \\u escape is half of a surrogate pair without its other half")
+                        }
+                        index += 2
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw error("a \\u escape is half of a surrogate pair without its other half") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(scalar) {
+                        throw error("a \\u escape is half of a surrogate pair without its other half")
+                    }
+                    guard let unicode = Unicode.Scalar(scalar) else { throw error("\\u escape is not a character") }
+                    out.append(contentsOf: Array(String(Character(unicode)).utf8))
+                default:
+                    throw error("'\\\(Character(Unicode.Scalar(escape)))' is not a JSON escape", at: index - 2)
+                }
+            case 0..<0x20:
+                throw error("a control character (0x\(String(byte, radix: 16))) inside a string must be escaped")
+            default:
+                out.append(byte)
+                index += 1
+            }
+        }
+    }
+
+    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error("\\u needs four hex digits") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: throw error("\\u needs four hex digits")
+            }
+            value = value * 16 + digit
+            index += 1
+        }
+        return value
+    }
+
+    /// RFC 8259 number grammar, read exactly. A number with more than 38 significant digits or
+    /// an exponent beyond Decimal's range becomes NaN, which the validators refuse as not finite.
+    private mutating func number() throws(JSONSyntaxError) -> Decimal {
+        let start = index
+        var negative = false
+        if current == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        var significand: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        var overflow = false
+        func isDigit(_ byte: UInt8?) -> Bool { byte.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
+        guard isDigit(current) else { throw error("expected a digit in a number, found \(describeCurrent())") }
+        if current == UInt8(ascii: "0") {
+            index += 1
+            if isDigit(current) { throw error("a number may not start with 0 followed by digits", at: start) }
+        } else {
+            while let byte = current, isDigit(byte) {
+                if significand <= (UInt64.max - 9) / 10, digits < 19 {
+                    significand = significand * 10 + UInt64(byte - 0x30)
+                    if significand > 0 { digits += 1 }
+                } else {
+                    overflow = true
+                }
+                index += 1
+            }
+        }
+        if current == UInt8(ascii: ".") {
+            index += 1
+            guard isDigit(current) else { throw error("expected a digit after the decimal point, found \(describeCurrent())") }
+            while let byte = current, isDigit(byte) {
+                if significand <= (UInt64.max - 9) / 10, digits < 19 {
+                    significand = significand * 10 + UInt64(byte - 0x30)
+                    if significand > 0 { digits += 1 }
+                    exponent -= 1
+                } else {
+                    overflow = true
+                }
+                index += 1
+            }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            index += 1
+            var exponentNegative = false
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") {
+                exponentNegative = current == UInt8(ascii: "-")
+                index += 1
+            }
+            guard isDigit(current) else { throw error("expected a digit in the exponent, found \(describeCurrent())") }
+            var value = 0
+            while let byte = current, isDigit(byte) {
+                if value < 100_000 { value = value * 10 + Int(byte - 0x30) }
+                index += 1
+            }
+            exponent += exponentNegative ? -value : value
+        }
+        if overflow {
+            // More digits than the fast path holds: let the exact parser decide.
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            return ExactDecimal.parse(text) ?? .nan
+        }
+        guard exponent >= -128 && exponent <= 127 else { return significand == 0 ? 0 : .nan }
+        return Decimal(sign: negative && significand != 0 ? .minus : .plus, exponent: exponent, significand: Decimal(significand))
     }
 }

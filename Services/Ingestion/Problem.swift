@@ -26,6 +26,12 @@ public struct Problem: Error, Encodable, Sendable {
     public var status: Int
     public var detail: String
     public var errors: [RowError]?
+    /// Seconds a rate-limited client should wait; sent as the `Retry-After` header.
+    public var retryAfter: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, errors
+    }
 
     public init(status: HTTPResponse.Status, type: String, title: String, detail: String, errors: [RowError]? = nil) {
         self.type = "https://dx-pulse.example/problems/\(type)"
@@ -35,8 +41,19 @@ public struct Problem: Error, Encodable, Sendable {
         self.errors = errors
     }
 
-    static func badRequest(_ detail: String) -> Problem {
-        Problem(status: .badRequest, type: "malformed-request", title: "The request cannot be read", detail: detail)
+    static func badRequest(_ detail: String, errors: [RowError]? = nil) -> Problem {
+        Problem(status: .badRequest, type: "malformed-request", title: "The request cannot be read", detail: detail, errors: errors)
+    }
+
+    static func unsupportedMediaType(_ detail: String) -> Problem {
+        Problem(status: .unsupportedMediaType, type: "unsupported-media-type", title: "This content type is not accepted here", detail: detail)
+    }
+
+    static func tooManyRequests(retryAfter seconds: Int, limit: String) -> Problem {
+        var problem = Problem(status: .tooManyRequests, type: "rate-limited", title: "Too many requests for this token",
+                              detail: "this token may send \(limit); retry after \(seconds) s")
+        problem.retryAfter = seconds
+        return problem
     }
 
     static func unauthorized(_ detail: String) -> Problem {
@@ -47,9 +64,11 @@ public struct Problem: Error, Encodable, Sendable {
         Problem(status: .forbidden, type: "forbidden", title: "The token does not cover this unit", detail: detail)
     }
 
-    static func invalid(_ errors: [RowError], rows: Int) -> Problem {
-        Problem(status: .unprocessableContent, type: "invalid-rows", title: "Some rows are invalid; nothing was accepted",
-                detail: "\(errors.count) problem(s) in \(rows) row(s). Fix them and submit again, or ask for partial acceptance.", errors: errors)
+    static func invalid(_ errors: [RowError], rows: Int, noun: String = "row") -> Problem {
+        let lines = Set(errors.map(\.line)).count
+        return Problem(status: .unprocessableContent, type: "invalid-rows", title: "Some \(noun)s are invalid; nothing was accepted",
+                       detail: "\(errors.count) problem(s) in \(lines) of \(rows) \(noun)(s). Fix them and submit again, or ask for partial acceptance (partial=true).",
+                       errors: errors)
     }
 
     static func conflict(_ detail: String) -> Problem {
@@ -68,8 +87,9 @@ public struct Problem: Error, Encodable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)) ?? Data()
-        return Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/problem+json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

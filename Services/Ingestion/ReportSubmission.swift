@@ -12,6 +12,16 @@ struct ReportRow: Sendable, Hashable {
     var key: CellKey { CellKey(unit: unit, period: period, element: element) }
 }
 
+/// What identifies a submission: the client's report id and revision, and whether the client
+/// asked for partial acceptance.
+struct ReportHeader: Sendable {
+    static let maximumRevision = 1_000_000
+
+    var reportID: String
+    var revision: Int
+    var partial: Bool
+}
+
 /// A report as submitted, checked against the catalog and the token's unit.
 struct ReportSubmission: Sendable {
     var reportID: String
@@ -46,6 +56,20 @@ struct ReportValidator {
         var element: String?
         var value: RawValue
         var pointerBase: String?
+        /// Set when the row is not even shaped like an observation (a JSON number instead of an
+        /// object, a CSV row with more fields than the header): the field to blame and why.
+        var shapeError: (field: String, reason: String)?
+
+        init(line: Int, unit: String? = nil, period: String? = nil, element: String? = nil, value: RawValue, pointerBase: String? = nil,
+             shapeError: (field: String, reason: String)? = nil) {
+            self.line = line
+            self.unit = unit
+            self.period = period
+            self.element = element
+            self.value = value
+            self.pointerBase = pointerBase
+            self.shapeError = shapeError
+        }
     }
 
     enum RawValue {
@@ -55,7 +79,8 @@ struct ReportValidator {
         case wrongType(String)
     }
 
-    /// Valid rows, and a problem for every field of every invalid one.
+    /// Valid rows, and every problem of every invalid one: a row with an unknown unit and a
+    /// negative value gets both reported, so a client fixes a file in one round.
     func check(_ raws: [RawRow]) -> (rows: [ReportRow], errors: [Problem.RowError], outOfScope: [Problem.RowError]) {
         var rows: [ReportRow] = []
         var errors: [Problem.RowError] = []
@@ -63,63 +88,65 @@ struct ReportValidator {
         var firstLine: [CellKey: Int] = [:]
 
         for raw in raws {
+            var failed = false
             func fail(_ field: String, _ reason: String) {
+                failed = true
                 errors.append(Problem.RowError(line: raw.line, field: field, reason: reason, pointer: raw.pointerBase.map { "\($0)/\(field)" }))
             }
-            var ok = true
+            if let shape = raw.shapeError {
+                errors.append(Problem.RowError(line: raw.line, field: shape.field, reason: shape.reason, pointer: raw.pointerBase))
+                continue
+            }
             var unit: AdministrativeUnit?
             if let code = raw.unit, !code.isEmpty {
                 unit = catalog.units[UnitCode(code)]
-                if unit == nil { fail("unit", "unit '\(code)' is not in the catalog"); ok = false }
+                if unit == nil { fail("unit", "unit '\(Self.quoted(code))' is not in the catalog") }
             } else {
-                fail("unit", "unit is missing"); ok = false
+                fail("unit", "unit is missing")
             }
             var element: DataElement?
             if let code = raw.element, !code.isEmpty {
                 element = catalog.elements[code]
-                if element == nil { fail("element", "data element '\(code)' is not in the catalog"); ok = false }
+                if element == nil { fail("element", "data element '\(Self.quoted(code))' is not in the catalog") }
             } else {
-                fail("element", "element is missing"); ok = false
+                fail("element", "element is missing")
             }
             var period: Period?
             if let text = raw.period, !text.isEmpty {
                 period = Period(text)
-                if period == nil { fail("period", "'\(text)' is not a period (2023, 2023-Q4 or 2023-10)"); ok = false }
+                if period == nil { fail("period", "'\(Self.quoted(text))' is not a period (2023, 2023-Q4 or 2023-10)") }
             } else {
-                fail("period", "period is missing"); ok = false
+                fail("period", "period is missing")
             }
             var value: Decimal?
             switch raw.value {
+            case .number(let number) where number.isNaN || !number.isFinite: fail("value", "the value is not a finite number")
             case .number(let number): value = number
             case .text(let text):
                 let trimmed = text.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty {
                     fail("value", "value is missing")
-                } else if let number = ExactDecimal.parse(trimmed) {
+                } else if let number = ExactDecimal.parse(trimmed), !number.isNaN, number.isFinite {
                     value = number
-                } else if ["nan", "inf", "infinity", "-inf", "-infinity", "+infinity"].contains(trimmed.lowercased()) {
-                    fail("value", "'\(trimmed)' is not a finite number")
+                } else if Self.isNonFinite(trimmed) {
+                    fail("value", "'\(Self.quoted(trimmed))' is not a finite number")
                 } else {
-                    fail("value", "'\(trimmed)' is not a number (use a dot for decimals and no thousands separators)")
+                    fail("value", "'\(Self.quoted(trimmed))' is not a number (use a dot for decimals and no thousands separators)")
                 }
-                if value == nil { ok = false }
-            case .missing: fail("value", "value is missing"); ok = false
-            case .wrongType(let kind): fail("value", "value must be a number, not \(kind)"); ok = false
+            case .missing: fail("value", "value is missing")
+            case .wrongType(let kind): fail("value", "value must be a number, not \(kind)")
             }
-            guard ok, let unit, let element, let period, let value else { continue }
-
-            if let reason = ObservationRules.problem(unit: unit.code, period: period, element: element.code, value: value, catalog: catalog, today: today) {
-                let field = reason.contains("negative") || reason.contains("percentage") ? "value"
-                    : reason.contains("reported per") || reason.contains("not started") ? "period" : "unit"
-                fail(field, reason)
-                continue
+            // The catalog's rules, as far as the fields that could be read allow.
+            for violation in ObservationRules.problems(unit: unit?.code, period: period, element: element?.code, value: value, catalog: catalog, today: today) {
+                fail(violation.field.rawValue, violation.reason)
             }
-            if !catalog.units.isWithin(unit.code, subtreeOf: scope) {
+            if let unit, !catalog.units.isWithin(unit.code, subtreeOf: scope) {
                 outOfScope.append(Problem.RowError(line: raw.line, field: "unit",
                                                    reason: "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))",
                                                    pointer: raw.pointerBase.map { "\($0)/unit" }))
                 continue
             }
+            guard !failed, let unit, let element, let period, let value else { continue }
             let row = ReportRow(line: raw.line, unit: unit.code, period: period, element: element.code, value: value)
             if let first = firstLine[row.key] {
                 fail("element", "\(element.code) for \(unit.code) \(period) is given twice (first on line \(first))")
@@ -144,5 +171,17 @@ struct ReportValidator {
         }
         let badLines = Set(errors.map(\.line))
         return (rows.filter { !badLines.contains($0.line) }, errors.sorted { ($0.line, $0.field) < ($1.line, $1.field) }, outOfScope)
+    }
+
+    /// NaN and the infinities, in the spellings spreadsheets and programming languages write them.
+    static func isNonFinite(_ text: String) -> Bool {
+        ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞"].contains(text.lowercased())
+    }
+
+    /// Client text echoed in a reason, cut short and without control characters, so an error
+    /// message stays readable whatever was sent.
+    static func quoted(_ text: String) -> String {
+        let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
+        return cleaned.count > 80 ? String(cleaned.prefix(80)) + "…" : cleaned
     }
 }

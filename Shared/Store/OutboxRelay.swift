@@ -119,7 +119,8 @@ public final class OutboxRelay: Service, Sendable {
                 }
             }
             if !sent.isEmpty {
-                try await connection.query("UPDATE \(unescaped: schema).outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(\(sent))", logger: logger)
+                // clock_timestamp(): when the broker acknowledged, not when this transaction began.
+                try await connection.query("UPDATE \(unescaped: schema).outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY(\(sent))", logger: logger)
             }
             if !failedIDs.isEmpty {
                 try await connection.query("UPDATE \(unescaped: schema).outbox SET attempts = attempts + 1, last_error = \(lastError) WHERE id = ANY(\(failedIDs))", logger: logger)

@@ -5,37 +5,20 @@ import Indicators
 import Logging
 import Testing
 
-/// Writes dossier events the way dx-ingest records them: an `ingest.events` row per event and
-/// one `dx.observations.v1` message of +1 deltas per province, in the outbox, in one transaction.
-func insertEvents(_ events: [(id: String, unit: UnitCode, month: Period, elements: [String])], pipeline: Pipeline, catalog: Catalog) async throws -> [UUID] {
-    let topics = pipeline.topics
-    return try await pipeline.withAdmin { db in
-        let logger = TestEnvironment.logger("events")
-        return try await db.withTransaction { connection in
-            var sequence: Int64 = 0
-            for try await value in try await connection.query("SELECT nextval('ingest.acceptance_sequence')", logger: logger).decode(Int64.self) { sequence = value }
-            var byProvince: [UnitCode: [Observation]] = [:]
-            for event in events {
-                let province = catalog.units.province(of: event.unit)!
-                let messageID = UUID()
-                try await connection.query("""
-                    INSERT INTO ingest.events (event_id, kind, unit, occurred_at, period, elements, sequence, message_id)
-                    VALUES (\(event.id), 'dossier_received', \(event.unit.rawValue), now(), \(event.month.description), \(event.elements), \(sequence), \(messageID))
-                    """, logger: logger)
-                for element in event.elements {
-                    byProvince[province, default: []].append(Observation(unit: event.unit, period: event.month, element: element, delta: 1))
-                }
-            }
-            var messages: [OutboxMessage] = []
-            for (province, observations) in byProvince {
-                let envelope = Envelope(schema: ObservationBatch.schema, source: "dx-ingest",
-                                        data: ObservationBatch(province: province, origin: .events, sequence: sequence, observations: observations))
-                messages.append(try OutboxMessage(topic: topics.observations, key: province.rawValue, envelope: envelope))
-            }
-            try await Outbox(schema: "ingest").enqueue(messages, on: connection, logger: logger)
-            return messages.map(\.id)
-        }
-    }
+/// A `dossier_received` event for `POST /v1/events`, in the middle of `month` (Vietnam time).
+func receivedEvent(_ id: String, unit: UnitCode, month: Period, online: Bool) -> [String: Any] {
+    ["eventId": id, "kind": "dossier_received", "unit": unit.rawValue, "channel": online ? "online" : "offline",
+     "occurredAt": "\(month.description)-15T10:00:00+07:00"]
+}
+
+/// Submits events through dx-ingest's API and checks they were all newly accepted.
+@discardableResult
+func postEvents(_ events: [[String: Any]], pipeline: Pipeline, token: String) async throws -> [String: Any] {
+    let response = try await HTTP.post("\(pipeline.ingestURL)/v1/events", token: token, events: events)
+    guard response.status == 200 else { throw TestFailure("POST /v1/events answered \(response.status): \(response.text)") }
+    let receipt = try response.json()
+    guard receipt["accepted"] as? Int == events.count else { throw TestFailure("not every event accepted: \(response.text)") }
+    return receipt
 }
 
 /// Count of rows a query returns as one integer.
@@ -99,10 +82,9 @@ struct ReliabilityTests {
                 let response = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: report)
                 #expect(response.status == 201, "\(response.text)")
             }
-            var eventMessages = try await insertEvents((0..<150).map { i in
-                let unit = current[i % current.count]
-                return ("ev-\(i)", unit, Period.month(2026, 1 + i % 10), i % 2 == 0 ? ["dossiers_received_total", "dossiers_received_online"] : ["dossiers_received_total"])
-            }, pipeline: pipeline, catalog: catalog)
+            try await postEvents((0..<150).map { i in
+                receivedEvent("ev-\(i)", unit: current[i % current.count], month: .month(2026, 1 + i % 10), online: i % 2 == 0)
+            }, pipeline: pipeline, token: token)
 
             // Kill it while it is in the middle of the stream.
             let queued = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
@@ -119,9 +101,9 @@ struct ReliabilityTests {
                 let response = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: report)
                 #expect(response.status == 201, "\(response.text)")
             }
-            eventMessages += try await insertEvents((150..<300).map { i in
-                ("ev-\(i)", old[i % old.count], Period.month(2024, 1 + i % 12), ["dossiers_received_total"])
-            }, pipeline: pipeline, catalog: catalog)
+            try await postEvents((150..<300).map { i in
+                receivedEvent("ev-\(i)", unit: old[i % old.count], month: .month(2024, 1 + i % 12), online: false)
+            }, pipeline: pipeline, token: token)
 
             try await pipeline.start([Pipeline.indicators])
             try await pipeline.waitUntilApplied(ids, token: token)
@@ -137,7 +119,7 @@ struct ReliabilityTests {
             #expect(try await count(pipeline, """
                 SELECT count(*) FROM ingest.outbox o WHERE NOT EXISTS (SELECT 1 FROM engine.processed_messages p WHERE p.message_id = o.message_id)
                 """) == 0)
-            #expect(eventMessages.count >= 2)
+            #expect(try await count(pipeline, "SELECT count(DISTINCT message_id) FROM ingest.events") >= 2)
 
             // Every cell and indicator value equals a from-scratch recomputation over what dx-ingest accepted.
             let catalog = self.catalog
@@ -156,13 +138,110 @@ struct ReliabilityTests {
         }
     }
 
+    @Test("Kafka frozen (SIGSTOP): reports and events still get 2xx; after SIGCONT every one arrives downstream exactly once")
+    func kafkaFrozen() async throws {
+        // A broker of this test's own: freezing the shared one would stall every other test.
+        let tansu = try TansuProcess()
+        try await tansu.start()
+        defer { tansu.stop() }
+        let pipeline = try await Pipeline(label: "frozen", brokers: tansu.brokers)
+        do {
+            try await pipeline.start([Pipeline.ingest, Pipeline.indicators])
+            let token = try await pipeline.token(unit: "VN")
+            let current = communes(.current, count: 40, seed: 31)
+            let old = communes(.pre2025, count: 20, seed: 32)
+
+            // First the pipeline runs: the consumer has joined and applied something.
+            let warm = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: [
+                "reportId": "frozen-warm", "revision": 1, "unit": current[0].rawValue, "period": "2025",
+                "observations": [["element": "households_total", "value": 900], ["element": "households_with_fibre", "value": 400]],
+            ])
+            #expect(warm.status == 201, "\(warm.text)")
+            try await pipeline.waitUntilApplied(["frozen-warm"], token: token)
+            let outboxBefore = try await count(pipeline, "SELECT coalesce(max(id), 0)::int FROM ingest.outbox")
+
+            tansu.freeze()
+            var ids: [String] = []
+            var rng = SeededGenerator(seed: 33)
+            for r in 0..<12 {
+                let units = r % 4 == 0 ? Array(old.shuffled(using: &rng).prefix(5)) : Array(current.shuffled(using: &rng).prefix(5))
+                let period = r % 4 == 0 ? "2024" : "2025"
+                var observations: [[String: Any]] = []
+                for unit in units {
+                    let total = Int.random(in: 100...3000, using: &rng)
+                    observations.append(["unit": unit.rawValue, "period": period, "element": "households_total", "value": total])
+                    observations.append(["unit": unit.rawValue, "period": period, "element": "households_with_fibre", "value": Int.random(in: 0...total, using: &rng)])
+                }
+                let id = "frozen-\(r)"
+                ids.append(id)
+                let response = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: ["reportId": id, "revision": 1, "observations": observations])
+                #expect(response.status == 201, "a report is committed while Kafka is frozen: \(response.text)")
+                if r % 3 == 0 {
+                    // A revision while frozen too: the engine must end with revision 2's values.
+                    let revised = ["reportId": id, "revision": 2, "observations": Array(observations.dropLast(2))] as [String: Any]
+                    let second = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: revised)
+                    #expect(second.status == 201, "\(second.text)")
+                }
+            }
+            // CSV as well: the other body format goes through the same store.
+            let csv = "unit,period,element,value\n\(current[1].rawValue),2025,households_total,700\n\(current[1].rawValue),2025,households_with_fibre,350\n"
+            let csvResponse = try await HTTP.post("\(pipeline.ingestURL)/v1/reports?reportId=frozen-csv&revision=1", token: token, csv: csv)
+            #expect(csvResponse.status == 201, "\(csvResponse.text)")
+            ids.append("frozen-csv")
+            for batch in 0..<3 {
+                try await postEvents((0..<40).map { i in
+                    receivedEvent("frozen-ev-\(batch)-\(i)", unit: current[(batch * 40 + i) % current.count], month: .month(2026, 1 + i % 9), online: i % 3 == 0)
+                }, pipeline: pipeline, token: token)
+            }
+            // Nothing written while frozen can have been published: the broker acknowledged nothing.
+            let written = try await count(pipeline, "SELECT count(*) FROM ingest.outbox WHERE id > \(outboxBefore)")
+            #expect(written >= 12 + 4 + 1 + 3)
+            #expect(try await count(pipeline, "SELECT count(*) FROM ingest.outbox WHERE id > \(outboxBefore) AND published_at IS NOT NULL") == 0)
+
+            tansu.thaw()
+            try await pipeline.waitUntilApplied(ids, token: token, timeout: .seconds(180))
+            let outboxCount = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
+            let deadline = ContinuousClock.now + .seconds(120)
+            while try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") < outboxCount {
+                guard ContinuousClock.now < deadline else { throw TestFailure("not every message applied after the thaw") }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            // Each accepted message published and applied exactly once.
+            #expect(try await count(pipeline, "SELECT count(*) FROM ingest.outbox WHERE published_at IS NULL") == 0)
+            #expect(try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") == outboxCount)
+            #expect(try await count(pipeline, """
+                SELECT count(*) FROM ingest.outbox o WHERE NOT EXISTS (SELECT 1 FROM engine.processed_messages p WHERE p.message_id = o.message_id)
+                """) == 0)
+
+            let catalog = self.catalog
+            let audit = try await pipeline.withAdmin { db in
+                let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
+                let expected = audit.recompute(try await audit.acceptedInputs())
+                return (EngineAudit.compare(expected: expected, actual: try await audit.engineState()), expected.cells.count)
+            }
+            #expect(audit.0.isEmpty, "\(audit.0.count) mismatches, e.g. \(audit.0.prefix(5))")
+            #expect(audit.1 > 100)
+            #expect(try await count(pipeline, "SELECT sum(value)::int FROM engine.cells WHERE unit = 'VN' AND element = 'dossiers_received_total' AND period = '2026'") == 120)
+            pipeline.stop()
+        } catch {
+            let logs = pipeline.logs()
+            pipeline.stop()
+            throw TestFailure("\(error)\n\(logs)\n--- tansu:\n\(tansu.log())")
+        }
+    }
+
     @Test("the relay publishing the same outbox message twice: dx-indicators applies it once")
     func relayDuplicateAppliedOnce() async throws {
         try await withPipeline("relay", services: [Pipeline.ingest, Pipeline.indicators]) { pipeline in
             let reader = try TopicReader(topic: pipeline.topics.observations, brokers: pipeline.brokers)
             let commune = communes(.current, count: 1, seed: 9)[0]
-            let messageIDs = try await insertEvents([("dup-1", commune, .month(2026, 3), ["dossiers_received_total"])], pipeline: pipeline, catalog: catalog)
-            let id = messageIDs[0]
+            let token = try await pipeline.token(unit: "VN")
+            try await postEvents([receivedEvent("dup-1", unit: commune, month: .month(2026, 3), online: false)], pipeline: pipeline, token: token)
+            let id = try await pipeline.withAdmin { db in
+                var found: UUID?
+                for try await value in try await db.query("SELECT message_id FROM ingest.events WHERE event_id = 'dup-1'").decode(UUID.self) { found = value }
+                return try #require(found)
+            }
             let applied = "SELECT count(*) FROM engine.processed_messages WHERE message_id = '\(id.uuidString.lowercased())'"
             let deadline = ContinuousClock.now + .seconds(60)
             while try await count(pipeline, applied) == 0 {

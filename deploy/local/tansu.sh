@@ -40,13 +40,17 @@ case "$cmd" in
 start)
   if running; then log "Tansu ($profile) already running on port $port"; exit 0; fi
   install_tansu
+  # Another checkout's broker on this port would answer for ours: refuse rather than share it.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port is already in use by another process (another checkout's profile? set DX_PORT_OFFSET)"
+  fi
   log "starting Tansu ($profile) on 127.0.0.1:$port"
   nohup "$bin" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
     --storage-engine memory://tansu/ >"$state/tansu.log" 2>&1 &
   echo $! > "$pidfile"
   for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then exit 0; fi
     running || { tail -n 20 "$state/tansu.log" >&2; die "Tansu exited at start; log above"; }
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then exit 0; fi
     sleep 0.1
   done
   die "Tansu did not listen on port $port within 10 s"

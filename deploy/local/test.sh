@@ -43,6 +43,12 @@ bash deploy/catalog/verify.sh
 log "docker-compose.yml: structure and the Compose JSON Schema"
 python3 deploy/compose/check.py
 
+log "schemathesis (PyPI) in a private virtual environment, for the OpenAPI conformance test"
+schemathesis=$(bash "$here/schemathesis.sh")
+
 log "swift test against PostgreSQL on $PG_PORT and Tansu on $KAFKA_PORT"
-DX_TEST_POSTGRES_URL="$ADMIN_URL" DX_TEST_KAFKA_BROKERS="$BROKERS" swift test --skip-build ${DX_TEST_FILTER:+--filter "$DX_TEST_FILTER"}
+# DX_TEST_TANSU_BIN: tests that freeze a broker start one of their own from the same binary.
+DX_TEST_POSTGRES_URL="$ADMIN_URL" DX_TEST_KAFKA_BROKERS="$BROKERS" \
+  DX_TEST_TANSU_BIN="$(state_dir tools)/tansu" DX_TEST_SCHEMATHESIS="$schemathesis" \
+  swift test --skip-build ${DX_TEST_FILTER:+--filter "$DX_TEST_FILTER"}
 log "all tests passed"

@@ -158,26 +158,50 @@ public enum CatalogValidation {
 
 /// What every reported value must satisfy against the catalog, for seed data and reports alike.
 public enum ObservationRules {
+    /// The part of an observation a rule is about, so an API can name the field at fault.
+    public enum Field: String, Sendable {
+        case unit, period, element, value
+    }
+
+    /// One broken rule: the field at fault and why.
+    public struct Violation: Sendable, Equatable {
+        public var field: Field
+        public var reason: String
+    }
+
     /// The reason a value cannot be accepted, or nil. `today` enables the future-period check.
     public static func problem(unit: UnitCode, period: Period, element: String, value: Decimal?, catalog: Catalog, today: Day?) -> String? {
-        guard let unitInfo = catalog.units[unit] else { return "unit \(unit) is not in the catalog" }
-        guard let elementInfo = catalog.elements[element] else { return "data element \(element) is not in the catalog" }
-        if period.type != elementInfo.periodType {
-            return "\(element) is reported per \(elementInfo.periodType.rawValue), not per \(period.type.rawValue) (period \(period))"
+        problems(unit: unit, period: period, element: element, value: value, catalog: catalog, today: today).first?.reason
+    }
+
+    /// Every rule the observation breaks, not just the first: a client fixing a row should learn
+    /// all that is wrong with it at once.
+    /// A nil field (one the caller could not read) skips the rules that need it.
+    public static func problems(unit: UnitCode?, period: Period?, element: String?, value: Decimal?, catalog: Catalog, today: Day?) -> [Violation] {
+        var found: [Violation] = []
+        let unitInfo = unit.flatMap { catalog.units[$0] }
+        let elementInfo = element.flatMap { catalog.elements[$0] }
+        if let unit, unitInfo == nil { found.append(Violation(field: .unit, reason: "unit \(unit) is not in the catalog")) }
+        if let element, elementInfo == nil { found.append(Violation(field: .element, reason: "data element \(element) is not in the catalog")) }
+        if let period, let element, let elementInfo, period.type != elementInfo.periodType {
+            found.append(Violation(field: .period, reason: "\(element) is reported per \(elementInfo.periodType.rawValue), not per \(period.type.rawValue) (period \(period))"))
         }
-        if !unitInfo.isValid(at: period) {
+        if let period, let unitInfo, !unitInfo.isValid(at: period) {
             let span = [unitInfo.validFrom.map { "from \($0)" }, unitInfo.validTo.map { "until \($0)" }].compactMap { $0 }.joined(separator: " ")
-            return "\(unitInfo.name) (\(unit)) did not exist at the end of \(period) (it existed \(span))"
+            found.append(Violation(field: .unit, reason: "\(unitInfo.name) (\(unitInfo.code)) did not exist at the end of \(period) (it existed \(span))"))
         }
-        if let today, today < period.start {
-            return "period \(period) has not started yet"
+        if let period, let today, today < period.start {
+            found.append(Violation(field: .period, reason: "period \(period) has not started yet (today is \(today) in Vietnam)"))
         }
         if let value {
-            if value < 0 { return "a negative value (\(ExactDecimal.string(value))) cannot be a count or a rate" }
-            if elementInfo.valueType == .percent && value > 100 {
-                return "a percentage above 100 (\(ExactDecimal.string(value)))"
+            if value < 0 {
+                found.append(Violation(field: .value, reason: "a negative value (\(ExactDecimal.string(value))) cannot be a count or a rate"))
+            } else if elementInfo?.valueType == .percent && value > 100 {
+                found.append(Violation(field: .value, reason: "a percentage above 100 (\(ExactDecimal.string(value)))"))
+            } else if let elementInfo, elementInfo.valueType == .count && !ExactDecimal.isInteger(value) {
+                found.append(Violation(field: .value, reason: "\(elementInfo.code) is a count; \(ExactDecimal.string(value)) is not a whole number"))
             }
         }
-        return nil
+        return found
     }
 }

@@ -16,10 +16,11 @@ final class Pipeline: @unchecked Sendable {
     static let indicators = "dx-indicators"
     static let alerts = "dx-alerts"
 
-    init(label: String) async throws {
+    /// `brokers`: a broker of the test's own (see `TansuProcess`); the shared one otherwise.
+    init(label: String, brokers: String? = nil) async throws {
         database = try await TestDatabase.create(label)
         topics = TopicNames(prefix: "\(database.name).")
-        brokers = try TestEnvironment.kafkaBrokers
+        self.brokers = try brokers ?? TestEnvironment.kafkaBrokers
     }
 
     var roles: [String: String] {
@@ -27,7 +28,10 @@ final class Pipeline: @unchecked Sendable {
     }
 
     /// Starts (or restarts) services and waits until they are ready.
-    func start(_ names: [String] = [ingest, indicators, alerts], extraEnvironment: [String: String] = [:]) async throws {
+    /// `ports` fixes a service's HTTP port (a free one otherwise); `wait: false` returns without
+    /// waiting for readiness.
+    func start(_ names: [String] = [ingest, indicators, alerts], extraEnvironment: [String: String] = [:],
+               ports: [String: Int] = [:], wait: Bool = true) async throws {
         for name in names {
             var environment = [
                 "DX_POSTGRES_URL": database.url(role: roles[name]!),
@@ -36,10 +40,11 @@ final class Pipeline: @unchecked Sendable {
                 "DX_TOPIC_PARTITIONS": "3",
             ]
             for (key, value) in extraEnvironment { environment[key] = value }
-            let process = ServiceProcess(name, environment: environment)
+            let process = ServiceProcess(name, environment: environment, port: ports[name])
             try process.start()
             services[name] = process
         }
+        guard wait else { return }
         for name in names { try await services[name]!.waitUntilReady() }
     }
 

@@ -19,13 +19,13 @@ final class ServiceProcess: @unchecked Sendable {
         return url.deletingLastPathComponent()
     }
 
-    init(_ name: String, environment: [String: String]) {
+    init(_ name: String, environment: [String: String], port: Int? = nil) {
         self.name = name
-        self.port = freePort()
+        self.port = port ?? freePort()
         self.logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UInt32.random(in: 0..<UInt32.max)).log")
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DX_") }
         for (key, value) in environment { env[key] = value }
-        env["DX_HTTP_PORT"] = String(port)
+        env["DX_HTTP_PORT"] = String(self.port)
         env["DX_HTTP_HOST"] = "127.0.0.1"
         env["DX_LOG_LEVEL"] = env["DX_LOG_LEVEL"] ?? "info"
         self.environment = env
@@ -62,6 +62,11 @@ final class ServiceProcess: @unchecked Sendable {
         }
         throw TestFailure("\(name) was not ready within \(timeout):\n\(log())")
     }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    /// The process id, for tools that read /proc.
+    var pid: Int32? { process?.processIdentifier }
 
     /// SIGKILL: no shutdown code runs, as in a crash.
     func kill() {
@@ -141,10 +146,22 @@ enum HTTP {
         try await post(url, token: token, body: Array(try JSONSerialization.data(withJSONObject: json)))
     }
 
-    static func send(_ method: String, _ url: String, token: String?, body: [UInt8]?, contentType: String?) async throws -> Response {
+    static func post(_ url: String, token: String?, csv: String) async throws -> Response {
+        try await post(url, token: token, body: Array(csv.utf8), contentType: "text/csv; charset=utf-8")
+    }
+
+    /// One JSON object per line.
+    static func post(_ url: String, token: String?, events: [[String: Any]]) async throws -> Response {
+        let lines = try events.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
+        return try await post(url, token: token, body: Array((lines.joined(separator: "\n") + "\n").utf8), contentType: "application/x-ndjson")
+    }
+
+    static func send(_ method: String, _ url: String, token: String?, body: [UInt8]?, contentType: String?,
+                     headers: [(String, String)] = []) async throws -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))

@@ -1,0 +1,293 @@
+import DXModel
+import Foundation
+
+/// A public-service dossier event, as `POST /v1/events` takes it, one JSON object per line:
+///
+///     {"eventId": "hcc-2026-000123-r", "kind": "dossier_received", "unit": "24403",
+///      "occurredAt": "2026-03-05T09:12:00+07:00", "channel": "online", "feeRequired": true}
+///
+/// Each event counts +1 into monthly data elements of the catalog, for its unit and the month
+/// (in Vietnam, UTC+7) of `occurredAt`:
+///
+/// | kind               | extra fields                          | counts into |
+/// | ------------------ | ------------------------------------- | ----------- |
+/// | `dossier_received` | `channel`: online/offline, `feeRequired`: bool (default false) | dossiers_received_total; + dossiers_received_online when online; + dossiers_requiring_payment when feeRequired |
+/// | `dossier_resolved` | `onTime`: bool                        | dossiers_resolved_total; + dossiers_resolved_on_time when onTime |
+/// | `fee_paid_online`  | none                                  | dossiers_paid_online |
+struct DossierEvent: Sendable, Hashable {
+    enum Kind: String, Sendable, CaseIterable {
+        case dossierReceived = "dossier_received"
+        case dossierResolved = "dossier_resolved"
+        case feePaidOnline = "fee_paid_online"
+    }
+
+    var line: Int
+    var eventID: String
+    var kind: Kind
+    var unit: UnitCode
+    var occurredAt: Timestamp
+    /// The month in Vietnam the event happened in: the period it counts into.
+    var period: Period
+    var elements: [String]
+
+    /// The catalog elements an event increments.
+    static func elements(kind: Kind, online: Bool, feeRequired: Bool, onTime: Bool) -> [String] {
+        switch kind {
+        case .dossierReceived:
+            ["dossiers_received_total"] + (online ? ["dossiers_received_online"] : []) + (feeRequired ? ["dossiers_requiring_payment"] : [])
+        case .dossierResolved:
+            ["dossiers_resolved_total"] + (onTime ? ["dossiers_resolved_on_time"] : [])
+        case .feePaidOnline:
+            ["dossiers_paid_online"]
+        }
+    }
+}
+
+/// An instant with microsecond precision, read from RFC 3339 text without a date formatter
+/// (which is slow to build and lenient about what it accepts).
+struct Timestamp: Sendable, Hashable, Comparable {
+    var seconds: Int64
+    var microseconds: Int
+
+    init(seconds: Int64, microseconds: Int) {
+        self.seconds = seconds
+        self.microseconds = microseconds
+    }
+
+    init(_ date: Date) {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        microseconds = Int(micros - seconds * 1_000_000)
+    }
+
+    static func < (a: Timestamp, b: Timestamp) -> Bool { (a.seconds, a.microseconds) < (b.seconds, b.microseconds) }
+
+    /// The day in Vietnam.
+    var vietnamDay: Day { Day(Date(timeIntervalSince1970: TimeInterval(seconds))) }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, years 1900–2999; `t`, `z` and a space for
+    /// the `T` are accepted as RFC 3339 allows. Fractions beyond microseconds are cut.
+    static func parse(_ text: String) -> Timestamp? {
+        let b = Array(text.utf8)
+        guard b.count >= 20 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                guard i < b.count, b[i] >= 48, b[i] <= 57 else { return nil }
+                value = value * 10 + Int(b[i] - 48)
+            }
+            return value
+        }
+        guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1900...2999).contains(year), (1...12).contains(month), (1...Day.daysIn(month: month, year: year)).contains(day),
+              hour <= 23, minute <= 59, second <= 60 else { return nil }
+        var i = 19
+        var micros = 0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            var digits = 0
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                if digits < 6 { micros = micros * 10 + Int(b[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 6) { micros *= 10 }
+        }
+        guard i < b.count else { return nil }
+        var offsetSeconds = 0
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+            i += 1
+        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            guard i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"), let oh = number(i + 1..<i + 3), let om = number(i + 4..<i + 6),
+                  oh <= 23, om <= 59 else { return nil }
+            offsetSeconds = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        // A leap second is counted as the last microsecond of its minute.
+        let (secondOfMinute, micro) = second == 60 ? (59, 999_999) : (second, micros)
+        let days = Int64(Day(year: year, month: month, day: day).daysSinceEpoch)
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + secondOfMinute) - Int64(offsetSeconds)
+        return Timestamp(seconds: seconds, microseconds: micro)
+    }
+
+    /// UTC, microseconds: what PostgreSQL's timestamptz reads back exactly.
+    var rfc3339: String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let day = Day(Date(timeIntervalSince1970: TimeInterval(days * 86_400 - Int64(Day.vietnamOffsetSeconds))))
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", day.year, day.month, day.day,
+                      secondOfDay / 3600, (secondOfDay / 60) % 60, secondOfDay % 60, microseconds)
+    }
+}
+
+/// Reads and checks an NDJSON body of dossier events: every line on its own, so every bad line
+/// is reported with its number, field and reason.
+struct EventParser {
+    let catalog: Catalog
+    let scope: UnitCode
+    let now: Timestamp
+
+    /// Events may carry a clock a little ahead of ours; beyond this they are in the future.
+    static let clockSkewSeconds: Int64 = 300
+
+    struct Duplicate: Codable, Sendable, Equatable {
+        var line: Int
+        var eventId: String
+        var reason: String
+    }
+
+    struct Result {
+        var lines = 0
+        var events: [DossierEvent] = []
+        var errors: [Problem.RowError] = []
+        var outOfScope: [Problem.RowError] = []
+        var duplicates: [Duplicate] = []
+    }
+
+    func parse(_ body: [UInt8]) -> Result {
+        var result = Result()
+        var firstLine: [String: Int] = [:]
+        var lineNumber = 0
+        var start = 0
+        while start <= body.count {
+            var end = start
+            while end < body.count, body[end] != UInt8(ascii: "\n") { end += 1 }
+            lineNumber += 1
+            var slice = body[start..<end]
+            if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
+            if lineNumber == 1, slice.starts(with: [0xEF, 0xBB, 0xBF]) { slice = slice.dropFirst(3) }
+            start = end + 1
+            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            result.lines += 1
+            let line = lineNumber
+            let object: JSONValue
+            do throws(JSONSyntaxError) {
+                object = try JSONParser.parse(slice)
+            } catch {
+                result.errors.append(.init(line: line, field: "line", reason: "not valid JSON: column \(error.column): \(error.reason)"))
+                continue
+            }
+            guard case .object = object else {
+                result.errors.append(.init(line: line, field: "line", reason: "each line must be one JSON object, not \(object.kind)"))
+                continue
+            }
+            guard let event = check(object, line: line, result: &result) else { continue }
+            if let first = firstLine[event.eventID] {
+                result.duplicates.append(Duplicate(line: line, eventId: event.eventID, reason: "given twice in this request (first on line \(first))"))
+                continue
+            }
+            firstLine[event.eventID] = line
+            result.events.append(event)
+        }
+        return result
+    }
+
+    private func check(_ object: JSONValue, line: Int, result: inout Result) -> DossierEvent? {
+        var failed = false
+        func fail(_ field: String, _ reason: String) {
+            failed = true
+            result.errors.append(.init(line: line, field: field, reason: reason))
+        }
+        func text(_ field: String) -> String? {
+            switch object[field] {
+            case .string(let value)? where !value.isEmpty: return value
+            case nil, .null?, .string?: fail(field, "\(field) is missing")
+            case let other?: fail(field, "\(field) must be a string, not \(other.kind)")
+            }
+            return nil
+        }
+        func flag(_ field: String, required: Bool) -> Bool? {
+            switch object[field] {
+            case .bool(let value)?: return value
+            case nil, .null?: if required { fail(field, "\(field) is missing (true or false)") }
+            case let other?: fail(field, "\(field) must be true or false, not \(other.kind)")
+            }
+            return nil
+        }
+
+        var eventID: String?
+        if let id = text("eventId") {
+            if ReportValidator.isValidReportID(id) { eventID = id } else {
+                fail("eventId", "'\(ReportValidator.quoted(id))' is not a valid event id: \(ReportValidator.reportIDPattern)")
+            }
+        }
+        var kind: DossierEvent.Kind?
+        if let name = text("kind") {
+            kind = DossierEvent.Kind(rawValue: name)
+            if kind == nil {
+                fail("kind", "'\(ReportValidator.quoted(name))' is not an event kind (\(DossierEvent.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+        var unit: AdministrativeUnit?
+        if let code = text("unit") {
+            unit = catalog.units[UnitCode(code)]
+            if unit == nil { fail("unit", "unit '\(ReportValidator.quoted(code))' is not in the catalog") }
+        }
+        var occurredAt: Timestamp?
+        if let stamp = text("occurredAt") {
+            occurredAt = Timestamp.parse(stamp)
+            if occurredAt == nil {
+                fail("occurredAt", "'\(ReportValidator.quoted(stamp))' is not an RFC 3339 timestamp such as 2026-03-05T09:12:00+07:00 (years 1900–2999)")
+            } else if let at = occurredAt, at.seconds > now.seconds + Self.clockSkewSeconds {
+                fail("occurredAt", "\(stamp) is in the future (now is \(now.rfc3339))")
+            }
+        }
+
+        // Fields that belong to one kind only: present on another kind they are a mistake.
+        var online = false, feeRequired = false, onTime = false
+        let owners: [(field: String, kind: DossierEvent.Kind)] = [("channel", .dossierReceived), ("feeRequired", .dossierReceived), ("onTime", .dossierResolved)]
+        if let kind {
+            for (field, owner) in owners where owner != kind && object[field] != nil {
+                fail(field, "\(field) applies to \(owner.rawValue) events, not to \(kind.rawValue)")
+            }
+            switch kind {
+            case .dossierReceived:
+                if let channel = text("channel") {
+                    switch channel {
+                    case "online": online = true
+                    case "offline": online = false
+                    default: fail("channel", "channel must be online or offline, not '\(ReportValidator.quoted(channel))'")
+                    }
+                }
+                feeRequired = flag("feeRequired", required: false) ?? false
+            case .dossierResolved:
+                onTime = flag("onTime", required: true) ?? false
+            case .feePaidOnline:
+                break
+            }
+        }
+
+        var period: Period?
+        var elements: [String] = []
+        if let occurredAt {
+            let day = occurredAt.vietnamDay
+            period = .month(day.year, day.month)
+        }
+        if let kind {
+            elements = DossierEvent.elements(kind: kind, online: online, feeRequired: feeRequired, onTime: onTime)
+            // The catalog's rules for each element it counts into: the unit existed that month.
+            var reasons = Set<String>()
+            for element in elements {
+                for violation in ObservationRules.problems(unit: unit?.code, period: period, element: element, value: nil, catalog: catalog, today: nil)
+                where reasons.insert(violation.reason).inserted {
+                    fail(violation.field == .period ? "occurredAt" : violation.field.rawValue, violation.reason)
+                }
+            }
+        }
+        if let unit, !catalog.units.isWithin(unit.code, subtreeOf: scope) {
+            result.outOfScope.append(.init(line: line, field: "unit",
+                                           reason: "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))"))
+            return nil
+        }
+        guard !failed, let eventID, let kind, let unit, let occurredAt, let period else { return nil }
+        return DossierEvent(line: line, eventID: eventID, kind: kind, unit: unit.code, occurredAt: occurredAt, period: period, elements: elements)
+    }
+}

@@ -39,21 +39,59 @@ PGPASSWORD=postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc 
 "$dx" bench catalog --out "$state/catalog" >/dev/null
 "$dx" catalog load --dir "$state/catalog" >/dev/null
 
-start_indicators() {
-  DX_POSTGRES_URL="postgres://dx_indicators:dx_indicators@127.0.0.1:$PG_PORT/dx" DX_KAFKA_BROKERS="$BROKERS" \
-    DX_TOPIC_PREFIX="$prefix" DX_HTTP_PORT="$INDICATORS_PORT" DX_LOG_LEVEL=warning \
-    DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-200}" nohup "$bin/dx-indicators" >"$state/dx-indicators.log" 2>&1 &
-  echo $! > "$state/dx-indicators.pid"
-}
-start_indicators
-python3 - "$INDICATORS_PORT" <<'PY'
+# start_service NAME PREFIX [VAR=VALUE…]: one service of the bench deployment, ready when this returns.
+start_service() {
+  local name=$1 topic_prefix=$2 role port
+  shift 2
+  case "$name" in
+    dx-ingest) role=dx_ingest; port=$INGEST_PORT ;;
+    dx-indicators) role=dx_indicators; port=$INDICATORS_PORT ;;
+    dx-alerts) role=dx_alerts; port=$ALERTS_PORT ;;
+  esac
+  env DX_POSTGRES_URL="postgres://$role:$role@127.0.0.1:$PG_PORT/dx" DX_KAFKA_BROKERS="$BROKERS" \
+    DX_TOPIC_PREFIX="$topic_prefix" DX_HTTP_PORT="$port" DX_LOG_LEVEL=warning "$@" \
+    nohup "$bin/$name" >>"$state/$name.log" 2>&1 &
+  echo $! > "$state/$name.pid"
+  python3 - "$port" "$name" <<'PY'
 import sys, time, urllib.request
 for _ in range(240):
     try:
         if urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/ready", timeout=2).status == 200: sys.exit(0)
     except Exception: pass
     time.sleep(0.5)
-sys.exit("dx-indicators not ready")
+sys.exit(f"{sys.argv[2]} not ready")
 PY
-"$dx" bench engine --admin-url "$ADMIN_URL" --brokers "$BROKERS" --topic-prefix "$prefix" \
-  --indicators-pid "$(cat "$state/dx-indicators.pid")" ${DX_BENCH_COMMUNES:+--communes "$DX_BENCH_COMMUNES"}
+}
+stop_service() { bash "$here/services.sh" stop bench >/dev/null 2>&1 || true; }
+pid_of() { cat "$state/$1.pid"; }
+
+echo
+log "1/4 ingestion: reports and events through dx-ingest into Kafka, next to COPY (dx-ingest alone)"
+start_service dx-ingest "${prefix}ingest." DX_RATE_LIMIT_PER_MINUTE=0
+"$dx" bench ingest --url "http://127.0.0.1:$INGEST_PORT" --database-url "$ADMIN_URL" --ingest-pid "$(pid_of dx-ingest)" \
+  ${DX_BENCH_INGEST_REPORTS:+--reports "$DX_BENCH_INGEST_REPORTS"} ${DX_BENCH_INGEST_EVENTS:+--events "$DX_BENCH_INGEST_EVENTS"}
+stop_service
+
+echo
+log "2/4 engine: the national load and its revisions through dx-indicators, next to COPY and a materialized view"
+batch=${DX_BENCH_BATCH:-200}
+start_service dx-indicators "$prefix" DX_CONSUMER_BATCH_SIZE="$batch"
+"$dx" bench engine --admin-url "$ADMIN_URL" --brokers "$BROKERS" --topic-prefix "$prefix" --batch-messages "$batch" \
+  --indicators-pid "$(pid_of dx-indicators)" ${DX_BENCH_COMMUNES:+--communes "$DX_BENCH_COMMUNES"}
+
+echo
+log "3/4 latency: reports through dx-ingest at a steady ${DX_BENCH_RATE:-5000} observations/s, commit to indicator value"
+start_service dx-ingest "$prefix" DX_RATE_LIMIT_PER_MINUTE=0
+"$dx" bench latency --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \
+  --topic-prefix "$prefix" --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}"
+
+echo
+log "4/4 alerts: dx-alerts (started now, from the end of the topic: the engine's load is not its work) with every rule on"
+start_service dx-alerts "$prefix" DX_KAFKA_AUTO_OFFSET_RESET=latest
+sleep 3
+"$dx" bench alerts --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" --topic-prefix "$prefix" \
+  ${DX_BENCH_ALERT_CHANGES:+--changes "$DX_BENCH_ALERT_CHANGES"}
+for name in dx-ingest dx-indicators dx-alerts; do
+  peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of $name)/status" 2>/dev/null || true)
+  if [ -n "$peak" ]; then echo "peak memory of $name (VmHWM): $((peak / 1024)) MiB"; fi
+done

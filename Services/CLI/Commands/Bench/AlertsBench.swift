@@ -256,10 +256,3 @@ private struct StartFromReset: KafkaRebalanceHandler {
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] { [:] }
     func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {}
 }
-
-extension Duration {
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
-    }
-}

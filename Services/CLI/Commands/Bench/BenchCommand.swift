@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure a running deployment (use a bench deployment: it writes data).",
-        subcommands: [IngestBench.self, EngineBench.self, AlertsBench.self, BenchCatalogCommand.self]
+        subcommands: [IngestBench.self, EngineBench.self, LatencyBench.self, AlertsBench.self, BenchCatalogCommand.self]
     )
 }

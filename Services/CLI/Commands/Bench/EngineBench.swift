@@ -25,6 +25,7 @@ struct EngineBench: AsyncParsableCommand {
     @Option(help: "Months of 2025 in the load.") var months = 12
     @Option(help: "Share of the cells revised afterwards.") var revisionShare = 0.1
     @Option(help: "Observations per message.") var perMessage = 40
+    @Option(help: "Messages dx-indicators applies per transaction (its DX_CONSUMER_BATCH_SIZE): the batch the materialized view is refreshed after.") var batchMessages = 200
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -100,6 +101,7 @@ struct EngineBench: AsyncParsableCommand {
         let copyRows = rows
         let quietLogger = logger
         let revisedCount = revised
+        let batchObservations = batchMessages * BenchCatalog.elementCount
         let result = try await withDatabase(url: adminURL, logger: logger) { db in
             // Physical limit 2: COPY of the same raw rows into the same PostgreSQL.
             let copyPlain = try await Self.copy(copyRows, into: "bench_copy_plain", primaryKey: false, db: db, logger: quietLogger)
@@ -125,11 +127,14 @@ struct EngineBench: AsyncParsableCommand {
             let actual = try await audit.engineState()
             let mismatches = EngineAudit.compare(expected: expected, actual: actual)
             let auditSeconds = (ContinuousClock.now - auditStart).seconds
-            return (copyPlain, copyKeyed, loadSeconds, revisedCount, revisionSeconds, mismatches.count, expected.cells.count, expected.indicators.count, auditSeconds)
+
+            // The "just PostgreSQL" baseline over the same rows.
+            let baseline = try await MaterializedViewBaseline(db: db, logger: quietLogger).measure(rows: copyRows, batchRows: batchObservations)
+            return (copyPlain, copyKeyed, loadSeconds, revisedCount, revisionSeconds, mismatches.count, expected.cells.count, expected.indicators.count, auditSeconds, baseline)
         }
         await producer.shutdown()
 
-        let (copyPlain, copyKeyed, loadSeconds, revisedObservations, revisionSeconds, mismatches, cells, indicators, auditSeconds) = result
+        let (copyPlain, copyKeyed, loadSeconds, revisedObservations, revisionSeconds, mismatches, cells, indicators, auditSeconds, baseline) = result
         let rate = Double(observationCount) / loadSeconds
         func line(_ label: String, _ value: String, _ note: String = "") { print(label.padding(toLength: 58, withPad: " ", startingAt: 0) + value.leftPadded(16) + "  " + note) }
         print("\nDX Pulse engine bench — \(observationCount) observations (\(units.count) communes × \(BenchCatalog.elementCount) elements × \(months) months)")
@@ -139,6 +144,9 @@ struct EngineBench: AsyncParsableCommand {
         line("dx-indicators: observations applied", "\(Int(rate)) obs/s", String(format: "%.1f s; %.2f× COPY heap, %.2f× COPY keyed", loadSeconds, rate / (Double(observationCount) / copyPlain), rate / (Double(observationCount) / copyKeyed)))
         line("dx-indicators: revisions applied (\(revisedObservations) obs)", "\(Int(Double(revisedObservations) / revisionSeconds)) obs/s", String(format: "%.1f s", revisionSeconds))
         line("incremental vs full recomputation", mismatches == 0 ? "identical" : "\(mismatches) differ", "\(cells) cells, \(indicators) indicator values (\(String(format: "%.0f", auditSeconds)) s)")
+        line("just PostgreSQL: REFRESH MATERIALIZED VIEW, whole load", String(format: "%.2f s", baseline.refreshSeconds), "\(baseline.indicatorRows) indicator values")
+        line("just PostgreSQL: batch of \(baseline.batchRows) obs → fresh results", String(format: "%.2f s", baseline.batchToFreshSeconds),
+             String(format: "= %.0f obs/s if refreshed after each batch; dx-indicators %.1f× faster (delay: see the latency bench)", baseline.observationsPerSecond, rate / baseline.observationsPerSecond))
         if let pid = indicatorsPid, let peak = Self.peakMemory(pid: pid) {
             line("dx-indicators peak memory (VmHWM)", "\(peak / 1024) MiB")
         }
@@ -215,7 +223,9 @@ struct BenchCatalogCommand: AsyncParsableCommand {
         let source = URL(fileURLWithPath: directory.path)
         let target = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: target.appendingPathComponent("units"), withIntermediateDirectories: true)
-        for name in [CatalogFiles.currentUnits, CatalogFiles.pre2025Units, CatalogFiles.successions] {
+        // The units as they are, and the alert rules so dx-alerts judges the bench's indicators too.
+        for name in [CatalogFiles.currentUnits, CatalogFiles.pre2025Units, CatalogFiles.successions, CatalogFiles.alertRules]
+        where FileManager.default.fileExists(atPath: source.appendingPathComponent(name).path) {
             let destination = target.appendingPathComponent(name)
             try? FileManager.default.removeItem(at: destination)
             try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: destination)

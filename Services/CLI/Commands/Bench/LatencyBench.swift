@@ -1,0 +1,194 @@
+import ArgumentParser
+import AsyncHTTPClient
+import DXKafka
+import DXModel
+import DXStore
+import Foundation
+import Ingestion
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// `dx bench latency`: reports submitted through dx-ingest at a steady rate; for each, the delay
+/// from its commit in dx-ingest to its commune's indicator values leaving dx-indicators.
+///
+/// Both ends are taken conservatively, so the delay is an upper bound: the start is the report's
+/// `accepted_at` in ingest.report_revisions (the clock at the start of dx-ingest's transaction, before its
+/// commit); the end is the Kafka timestamp of the dx.indicator-values.v1 message that carries the
+/// commune's values (written by the outbox relay after dx-indicators committed them).
+struct LatencyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latency",
+        abstract: "Commit in dx-ingest → indicator value committed by dx-indicators, at a steady rate (p50, p99)."
+    )
+
+    @Option(help: "dx-ingest's URL (default: $DX_INGEST_URL or http://127.0.0.1:8080).") var ingestURL: String?
+    @Option(help: "Kafka brokers (default: $DX_KAFKA_BROKERS or 127.0.0.1:9092).") var brokers: String?
+    @Option(help: "The deployment's topic prefix (default: $DX_TOPIC_PREFIX).") var topicPrefix: String?
+    @Option(help: "Observations per second to submit.") var rate = 5_000
+    @Option(help: "Seconds to keep the rate.") var seconds = 30
+    @Option(help: "Year whose months the reports fill (a year the load did not touch gives fresh cells).") var year = 2024
+    @Option(help: "Seconds to wait for the last values.") var timeout = 120
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let brokers = self.brokers ?? environment["DX_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
+        let topics = TopicNames(prefix: topicPrefix ?? environment["DX_TOPIC_PREFIX"] ?? "")
+        let ingestURL = (self.ingestURL ?? environment["DX_INGEST_URL"] ?? "http://127.0.0.1:8080")
+        let logger = database.logger
+        let options = self
+        try await withDatabase(url: try database.resolvedURL(), logger: logger) { db in
+            try await options.measure(db: db, topics: topics, brokers: brokers, ingestURL: ingestURL, logger: logger)
+        }
+    }
+
+    private func measure(db: Database, topics: TopicNames, brokers: String, ingestURL: String, logger: Logger) async throws {
+        let catalog = try await CatalogRepository(database: db, logger: logger).read()
+        let communes = BenchCatalog.communes(catalog)
+        let perReport = BenchCatalog.elementCount
+        let reportsPerSecond = max(1, Double(rate) / Double(perReport))
+        let count = Int(reportsPerSecond * Double(seconds))
+        guard count <= communes.count * 12 else {
+            throw ValidationError("\(count) reports need more than the \(communes.count * 12) commune-months of \(year): lower --rate or --seconds")
+        }
+        let run = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        // Report i: commune i mod N, month 1 + i / N — every report a fresh (commune, month).
+        let reports: [(id: String, key: String, body: [UInt8])] = try (0..<count).map { i in
+            let unit = communes[i % communes.count], month = 1 + i / communes.count
+            let period = Period.month(year, month)
+            var observations: [[String: Any]] = []
+            for pair in 1...(perReport / 2) {
+                let denominator = 1000 + (i * 7 + pair * 13) % 4000
+                observations.append(["element": BenchCatalog.elementCode(2 * pair - 1), "value": (i + pair * 31) % denominator])
+                observations.append(["element": BenchCatalog.elementCode(2 * pair), "value": denominator])
+            }
+            let body: [String: Any] = ["reportId": "latency-\(run)-\(i)", "revision": 1, "unit": unit.rawValue, "period": period.description, "observations": observations]
+            return ("latency-\(run)-\(i)", "\(unit)/\(period)", Array(try JSONSerialization.data(withJSONObject: body)))
+        }
+        let token = try await TokenStore(database: db, logger: logger).create(unit: .country, name: "dx bench latency \(run)").secret
+        let reader = try IndicatorValueReader(topic: topics.indicatorValues, brokers: brokers, wanted: Set(reports.map(\.key)), logger: logger)
+        defer { reader.stop() }
+        try await reader.waitForAssignment()
+
+        printError("latency: \(count) reports of \(perReport) observations, \(String(format: "%.0f", reportsPerSecond)) reports/s (\(rate) obs/s) for \(seconds) s through \(ingestURL)")
+        let start = ContinuousClock.now
+        // Each request answers whether it was accepted.
+        let refused = try await withThrowingTaskGroup(of: Bool.self) { group in
+            var inFlight = 0, refused = 0
+            for (i, report) in reports.enumerated() {
+                let due = start + .seconds(Double(i) / reportsPerSecond)
+                if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                if inFlight >= 64, let accepted = try await group.next() { inFlight -= 1; if !accepted { refused += 1 } }
+                inFlight += 1
+                group.addTask {
+                    var request = HTTPClientRequest(url: "\(ingestURL)/v1/reports")
+                    request.method = .POST
+                    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(bytes: report.body))
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                    let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                    guard response.status.code / 100 == 2 else {
+                        printError("report \(report.id): dx-ingest answered \(response.status.code): \(text.prefix(300))")
+                        return false
+                    }
+                    return true
+                }
+            }
+            for try await accepted in group where !accepted { refused += 1 }
+            return refused
+        }
+        let submitSeconds = (ContinuousClock.now - start).seconds
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while reader.received.count < reports.count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let received = reader.received
+
+        var accepted: [String: Date] = [:]
+        let keyByID = Dictionary(uniqueKeysWithValues: reports.map { ($0.id, $0.key) })
+        for try await (id, at) in try await db.query("""
+            SELECT report_id, accepted_at FROM ingest.report_revisions WHERE report_id LIKE \("latency-\(run)-%")
+            """).decode((String, Date).self) {
+            if let key = keyByID[id] { accepted[key] = at }
+        }
+        let delays = received.compactMap { key, at in accepted[key].map { at.timeIntervalSince($0) * 1000 } }.sorted()
+        let submitted = Double(count * perReport) / submitSeconds
+        print("\nDX Pulse latency bench — commit in dx-ingest → indicator values out of dx-indicators, steady load")
+        print("  submitted: \(count) reports × \(perReport) observations in \(String(format: "%.1f", submitSeconds)) s = \(Int(submitted)) obs/s (asked \(rate)); \(refused) refused")
+        if delays.isEmpty {
+            print("  no indicator values arrived within \(timeout) s")
+            throw ExitCode(1)
+        }
+        func percentile(_ p: Double) -> Double { delays[min(delays.count - 1, max(0, Int((p * Double(delays.count)).rounded(.up)) - 1))] }
+        print(String(format: "  delay: p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d reports (%d of %d arrived)%@",
+                     percentile(0.5), percentile(0.99), delays.last!, delays.count, received.count, reports.count,
+                     percentile(0.99) < 1000 ? "; p99 under one second" : "; p99 NOT under one second"))
+    }
+}
+
+/// Reads dx.indicator-values.v1 from its end with a group of its own and notes when each wanted
+/// `unit/period` first appeared (the message's Kafka timestamp).
+private final class IndicatorValueReader: Sendable {
+    /// Only what the bench needs of a value: decoding the numbers would cost more than the rest.
+    private struct Values: Codable, Sendable {
+        struct Value: Codable, Sendable { var unit: String; var period: String }
+        var values: [Value]
+    }
+
+    private final class Assigned: KafkaRebalanceHandler, Sendable {
+        let done = Atomic<Bool>(false)
+        func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
+            done.store(true, ordering: .releasing)
+            return [:]
+        }
+        func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {}
+    }
+
+    private let consumer: KafkaConsumer
+    private let assigned = Assigned()
+    private final class Seen: Sendable {
+        let times = Mutex<[String: Date]>([:])
+    }
+    private let seen = Seen()
+
+    init(topic: String, brokers: String, wanted: Set<String>, logger: Logger) throws {
+        var configuration = KafkaConsumerConfiguration(client: .init(bootstrapServers: brokers, clientID: "dx-bench-latency"),
+                                                       groupID: "dx-bench-latency-\(UInt32.random(in: 0..<UInt32.max))", topics: [topic])
+        configuration.startFromBeginning = false
+        consumer = try KafkaConsumer(configuration: configuration, rebalanceHandler: assigned, logger: logger)
+        let consumer = self.consumer
+        Task { [seen] in
+            for await batch in consumer.batches {
+                let now = Date()
+                for message in batch {
+                    guard let envelope = try? MessageCoding.decode(Envelope<Values>.self, from: message.value) else { continue }
+                    let at = message.timestampMilliseconds.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? now
+                    seen.times.withLock { times in
+                        for value in envelope.data.values {
+                            let key = "\(value.unit)/\(value.period)"
+                            if wanted.contains(key), times[key] == nil { times[key] = at }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Returns once the group has its partitions and the reader sits at their end.
+    func waitForAssignment() async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !assigned.done.load(ordering: .acquiring) {
+            guard ContinuousClock.now < deadline else { throw CLIError("the latency reader got no partitions within 60 s") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // "latest" is resolved when fetching starts, just after the assignment.
+        try await Task.sleep(for: .seconds(2))
+    }
+
+    var received: [String: Date] { seen.times.withLock { $0 } }
+
+    func stop() { consumer.stop() }
+}

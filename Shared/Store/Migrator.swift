@@ -162,10 +162,14 @@ public struct Migrator: Sendable {
                     "GRANT SELECT ON reporting.cell_values TO \(Self.alertsRole)",
                 ]
             }
+            // Readers see the views and the catalog they are about (units, indicators, targets):
+            // `dx report` resolves a unit's subtree and names from it.
             if let reader {
                 grants += [
                     "GRANT USAGE ON SCHEMA reporting TO \(reader.name)",
                     "GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO \(reader.name)",
+                    "GRANT USAGE ON SCHEMA catalog TO \(reader.name)",
+                    "GRANT SELECT ON ALL TABLES IN SCHEMA catalog TO \(reader.name)",
                 ]
             }
             for grant in grants {

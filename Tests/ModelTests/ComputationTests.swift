@@ -30,7 +30,7 @@ struct ComputationTests {
         #expect(province?.numerator == 2)
         #expect(province?.denominator == 10)
         // 2 of the province's 3 communes reported.
-        #expect(province?.completeness == .d("0.6667"))
+        #expect(province?.completeness == .d("0.6666666667"))
         #expect(province?.target == 95)
         #expect(province?.targetYear == 2030)
         #expect(province?.gap == 75)
@@ -95,7 +95,7 @@ struct ComputationTests {
             report("02001", "2026-Q1", "villages_with_4g", 3), report("02001", "2026-Q3", "villages_with_4g", 7),
         ], store: &store)
         #expect(store.cells[key("02001", "2026-Q1", "dossiers_received")]?.value == 30)
-        #expect(store.cells[key("02001", "2026-Q1", "dossiers_received")]?.completeness == .d("0.6667"))
+        #expect(store.cells[key("02001", "2026-Q1", "dossiers_received")]?.completeness == .d("0.6666666667"))
         #expect(store.cells[key("02001", "2026", "dossiers_received")]?.value == 35)
         #expect(store.cells[key("02001", "2026", "dossiers_received")]?.completeness == .d("0.25"))
         #expect(store.cells[key("02001", "2026", "villages_with_4g")]?.value == 7)

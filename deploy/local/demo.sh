@@ -27,6 +27,10 @@ echo
 echo "Indicators (latest period per unit):"
 "$dx" report --limit 60
 echo
+echo "Pillar scores (xã hội số, kinh tế số, chính quyền số) and the composite index, rank among siblings:"
+"$dx" report pillars --limit 15
+"$dx" report html --output "$root/.dx/demo/report.html" >/dev/null && echo "HTML report of every view: $root/.dx/demo/report.html"
+echo
 echo "Open alerts the seed data earns, most severe first (dx alerts list --open):"
 "$dx" alerts list --open --wait 60 --kind below_target,off_track,regression,data_quality --limit 40
 echo

@@ -41,6 +41,7 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
+        if let period, Period(period) == nil { throw ValidationError("'\(period)' is not a period (2023, 2023-Q4 or 2023-10)") }
         let url = try database.resolvedURL(fallbackVariables: ["DX_REPORTING_URL", "DX_POSTGRES_ADMIN_URL"])
         let logger = database.logger
         if view == .html {
@@ -76,7 +77,7 @@ struct ReportCommand: AsyncParsableCommand {
     }
 }
 
-/// The unit and everything under it.
+/// The unit and everything under it; an error naming the unit when the catalog has none.
 func subtree(of unit: String, _ db: Database) async throws -> [String] {
     var codes: [String] = []
     for try await code in try await db.query("""

@@ -5,7 +5,7 @@ import Foundation
 /// only in which cells they visit, which is what the equivalence tests check.
 public enum CellFormula {
     /// Digits kept for completeness shares.
-    public static let completenessScale = 4
+    public static let completenessScale = 10
 
     /// A child's figure for the parent's aggregate: its value, and for rates its weight.
     public struct Child: Sendable {

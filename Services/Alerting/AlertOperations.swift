@@ -34,42 +34,9 @@ public final class AlertOperations: Service, Sendable {
     }
 
     public func run() async throws {
-        let stopping = LoopStop()
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen(until: stopping) }
-                while !stopping.isStopped {
-                    var wait = pollInterval
-                    do {
-                        let result = try await process()
-                        if let next = result.nextExpiry {
-                            let seconds = max(0, next.timeIntervalSince(clock.now()))
-                            wait = min(wait, .milliseconds(Int64(seconds * 1000) + 5))
-                        }
-                    } catch {
-                        logger.warning("applying operator actions failed; retrying", metadata: ["error": "\(error.postgresDescription)"])
-                    }
-                    await wake.wait(timeout: wait)
-                }
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            stopping.stop()
-            self.wake.signal()
-        }
-    }
-
-    private func listen(until stopping: LoopStop) async {
-        while !stopping.isStopped && !Task.isCancelled {
-            do {
-                try await database.withConnection { connection in
-                    for try await _ in try await connection.listen(Self.channel) { wake.signal() }
-                }
-            } catch {
-                if Task.isCancelled || stopping.isStopped { return }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        let loop = PassLoop(channel: Self.channel, pollInterval: pollInterval, database: database, clock: clock, wake: wake,
+                            logger: logger, name: "applying operator actions")
+        await loop.run { try await self.process().nextExpiry }
     }
 
     /// One pass at the clock's time: pending acknowledgements and silences, then expiries.

@@ -38,19 +38,11 @@ public final class MissingReportTimer: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        let stopping = LoopStop()
-        await withGracefulShutdownHandler {
-            while !stopping.isStopped {
-                do {
-                    try await check()
-                } catch {
-                    logger.warning("missing-report check failed; retrying at the next tick", metadata: ["error": "\(error.postgresDescription)"])
-                }
-                await wake.wait(timeout: interval)
-            }
-        } onGracefulShutdown: {
-            stopping.stop()
-            self.wake.signal()
+        let loop = PassLoop(channel: nil, pollInterval: interval, database: database, clock: clock, wake: wake,
+                            logger: logger, name: "missing-report check")
+        await loop.run {
+            try await self.check()
+            return nil
         }
     }
 
@@ -120,11 +112,4 @@ public final class MissingReportTimer: Service, Sendable {
         if count > 0 { logger.info("missing-report transitions", metadata: ["count": "\(count)"]) }
         return count
     }
-}
-
-/// A flag a shutdown handler sets and a loop reads.
-final class LoopStop: Sendable {
-    private let state = Mutex(false)
-    var isStopped: Bool { state.withLock { $0 } }
-    func stop() { state.withLock { $0 = true } }
 }

@@ -36,41 +36,9 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     public func run() async throws {
-        let stopping = LoopStop()
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen(until: stopping) }
-                while !stopping.isStopped {
-                    var wait = pollInterval
-                    do {
-                        if let next = try await dispatch() {
-                            let seconds = max(0, next.timeIntervalSince(clock.now()))
-                            wait = min(wait, .milliseconds(Int64(seconds * 1000) + 5))
-                        }
-                    } catch {
-                        logger.warning("webhook dispatch failed; retrying", metadata: ["error": "\(error.postgresDescription)"])
-                    }
-                    await wake.wait(timeout: wait)
-                }
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            stopping.stop()
-            self.wake.signal()
-        }
-    }
-
-    private func listen(until stopping: LoopStop) async {
-        while !stopping.isStopped && !Task.isCancelled {
-            do {
-                try await database.withConnection { connection in
-                    for try await _ in try await connection.listen(AlertStore.webhookChannel) { wake.signal() }
-                }
-            } catch {
-                if Task.isCancelled || stopping.isStopped { return }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        let loop = PassLoop(channel: AlertStore.webhookChannel, pollInterval: pollInterval, database: database, clock: clock, wake: wake,
+                            logger: logger, name: "webhook dispatch")
+        await loop.run { try await self.dispatch() }
     }
 
     /// One pass: makes the notifications of groups that are due, sends the deliveries that are

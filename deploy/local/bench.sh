@@ -68,8 +68,9 @@ pid_of() { cat "$state/$1.pid"; }
 echo
 log "1/4 ingestion: reports and events through dx-ingest into Kafka, next to COPY (dx-ingest alone)"
 start_service dx-ingest "${prefix}ingest." DX_RATE_LIMIT_PER_MINUTE=0
+failed=()
 "$dx" bench ingest --url "http://127.0.0.1:$INGEST_PORT" --database-url "$ADMIN_URL" --ingest-pid "$(pid_of dx-ingest)" \
-  ${DX_BENCH_INGEST_REPORTS:+--reports "$DX_BENCH_INGEST_REPORTS"} ${DX_BENCH_INGEST_EVENTS:+--events "$DX_BENCH_INGEST_EVENTS"}
+  ${DX_BENCH_INGEST_REPORTS:+--reports "$DX_BENCH_INGEST_REPORTS"} ${DX_BENCH_INGEST_EVENTS:+--events "$DX_BENCH_INGEST_EVENTS"} || failed+=(ingest)
 stop_service
 
 echo
@@ -77,21 +78,22 @@ log "2/4 engine: the national load and its revisions through dx-indicators, next
 batch=${DX_BENCH_BATCH:-200}
 start_service dx-indicators "$prefix" DX_CONSUMER_BATCH_SIZE="$batch"
 "$dx" bench engine --admin-url "$ADMIN_URL" --brokers "$BROKERS" --topic-prefix "$prefix" --batch-messages "$batch" \
-  --indicators-pid "$(pid_of dx-indicators)" ${DX_BENCH_COMMUNES:+--communes "$DX_BENCH_COMMUNES"}
+  --indicators-pid "$(pid_of dx-indicators)" ${DX_BENCH_COMMUNES:+--communes "$DX_BENCH_COMMUNES"} || failed+=(engine)
 
 echo
 log "3/4 latency: reports through dx-ingest at a steady ${DX_BENCH_RATE:-5000} observations/s, commit to indicator value"
 start_service dx-ingest "$prefix" DX_RATE_LIMIT_PER_MINUTE=0
 "$dx" bench latency --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \
-  --topic-prefix "$prefix" --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}"
+  --topic-prefix "$prefix" --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}" || failed+=(latency)
 
 echo
 log "4/4 alerts: dx-alerts (started now, from the end of the topic: the engine's load is not its work) with every rule on"
 start_service dx-alerts "$prefix" DX_KAFKA_AUTO_OFFSET_RESET=latest
 sleep 3
 "$dx" bench alerts --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" --topic-prefix "$prefix" \
-  ${DX_BENCH_ALERT_CHANGES:+--changes "$DX_BENCH_ALERT_CHANGES"}
+  ${DX_BENCH_ALERT_CHANGES:+--changes "$DX_BENCH_ALERT_CHANGES"} || failed+=(alerts)
 for name in dx-ingest dx-indicators dx-alerts; do
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of $name)/status" 2>/dev/null || true)
   if [ -n "$peak" ]; then echo "peak memory of $name (VmHWM): $((peak / 1024)) MiB"; fi
 done
+if [ ${#failed[@]} -gt 0 ]; then die "bench phases that failed: ${failed[*]} (their output is above)"; fi

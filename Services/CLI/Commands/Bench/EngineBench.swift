@@ -146,7 +146,7 @@ struct EngineBench: AsyncParsableCommand {
         line("incremental vs full recomputation", mismatches == 0 ? "identical" : "\(mismatches) differ", "\(cells) cells, \(indicators) indicator values (\(String(format: "%.0f", auditSeconds)) s)")
         line("just PostgreSQL: REFRESH MATERIALIZED VIEW, whole load", String(format: "%.2f s", baseline.refreshSeconds), "\(baseline.indicatorRows) indicator values")
         line("just PostgreSQL: batch of \(baseline.batchRows) obs → fresh results", String(format: "%.2f s", baseline.batchToFreshSeconds),
-             String(format: "= %.0f obs/s if refreshed after each batch; dx-indicators %.1f× faster (delay: see the latency bench)", baseline.observationsPerSecond, rate / baseline.observationsPerSecond))
+             String(format: "= %.0f obs/s if refreshed after each batch; dx-indicators %.2f× that rate (its delay: the latency bench)", baseline.observationsPerSecond, rate / baseline.observationsPerSecond))
         if let pid = indicatorsPid, let peak = Self.peakMemory(pid: pid) {
             line("dx-indicators peak memory (VmHWM)", "\(peak / 1024) MiB")
         }

@@ -29,7 +29,9 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Runs `body` with a connection pool that lives exactly as long as the command.
 func withDatabase<T: Sendable>(url: String, logger: Logger, _ body: @escaping @Sendable (Database) async throws -> T) async throws -> T {
-    let database = Database(configuration: try DatabaseConfiguration(url: url), logger: logger)
+    let configuration = try DatabaseConfiguration(url: url)
+    do { try await configuration.checkConnection(logger: logger) } catch { throw CLIError("\(error)") }
+    let database = Database(configuration: configuration, logger: logger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             await database.client.run()

@@ -68,6 +68,26 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         configuration.options.minimumConnections = 1
         return configuration
     }
+
+    var connectionConfiguration: PostgresConnection.Configuration {
+        let tlsConfig: PostgresConnection.Configuration.TLS = switch tls {
+        case .disable: .disable
+        case .prefer: .prefer(try! .init(configuration: .makeClientConfiguration()))
+        case .require: .require(try! .init(configuration: .makeClientConfiguration()))
+        }
+        return PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsConfig)
+    }
+
+    /// Opens one connection and closes it: the pool only says "circuit breaker tripped" when it
+    /// cannot connect, this says why (refused, no such database, wrong password).
+    public func checkConnection(logger: Logger) async throws {
+        do {
+            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
+            try? await connection.close()
+        } catch {
+            throw StoreError.connection("cannot connect to \(self): \(error.postgresDescription)")
+        }
+    }
 }
 
 /// The connection pool of one service. It is a `Service`: run it in the service group, and use
@@ -116,12 +136,14 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case configuration(String)
     case migration(version: Int, name: String, underlying: String)
     case invalidData(String)
+    case connection(String)
 
     public var description: String {
         switch self {
         case .configuration(let message): "configuration: \(message)"
         case .migration(let version, let name, let underlying): "migration \(version) (\(name)) failed: \(underlying)"
         case .invalidData(let message): "invalid data: \(message)"
+        case .connection(let message): message
         }
     }
 }
@@ -134,6 +156,7 @@ extension Error {
                 let detail = error.serverInfo?[.detail].map { " (\($0))" } ?? ""
                 return message + detail
             }
+            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
             return "\(error.code)"
         }
         if let error = self as? PostgresTransactionError {

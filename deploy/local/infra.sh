@@ -17,6 +17,8 @@ up)
     port=$PG_PORT; [ "$part" = tansu ] && port=$KAFKA_PORT
     if bash "$here/$part.sh" status "$profile" "$port" | grep -q running; then
       log "$part ($profile) already running; reusing it"
+      # (its start also makes sure the database is there)
+      if [ "$part" = postgres ]; then bash "$here/postgres.sh" start "$profile" "$port" >/dev/null; fi
     else
       bash "$here/$part.sh" start "$profile" "$port"
       echo "$part" >> "$state/started"

@@ -40,9 +40,19 @@ running() {
   [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
 
+# The database the services use: created at the first start, and again if someone dropped it.
+ensure_database() {
+  local bin sock
+  bin=$(bindir); sock="$(data_dir)/socket"
+  if ! as_pg "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='dx'" | grep -q 1; then
+    log "creating database dx ($profile)"
+    as_pg "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -qc "CREATE DATABASE dx" >/dev/null
+  fi
+}
+
 case "$cmd" in
 start)
-  if running; then log "PostgreSQL ($profile) already running on port $port"; exit 0; fi
+  if running; then log "PostgreSQL ($profile) already running on port $port"; ensure_database; exit 0; fi
   if ! bindir >/dev/null; then
     need_root
     log "installing Debian's postgresql"
@@ -77,9 +87,7 @@ CONF
   as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null \
     || { tail -n 30 "$data/server.log" >&2; die "PostgreSQL did not start; log above"; }
   head -n 1 "$data/postmaster.pid" > "$pidfile"
-  if ! as_pg "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='dx'" | grep -q 1; then
-    as_pg "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -qc "CREATE DATABASE dx" >/dev/null
-  fi
+  ensure_database
   ;;
 stop)
   if ! running; then rm -f "$pidfile"; exit 0; fi

@@ -61,14 +61,21 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
                     if digit == 0 {
                         trailingZeros += 1
                     } else {
-                        for _ in 0..<trailingZeros { mantissa *= 10 }
+                        // Past 38 digits the number is refused below; never multiply into an overflow.
+                        guard trailingZeros <= 38 else { return nil }
+                        for _ in 0..<trailingZeros {
+                            guard let next = timesTen(mantissa) else { return nil }
+                            mantissa = next
+                        }
                         if significantDigits > 0 || trailingZeros > 0 { significantDigits += trailingZeros }
                         trailingZeros = 0
-                        mantissa = mantissa * 10 + digit
+                        guard let next = timesTen(mantissa) else { return nil }
+                        mantissa = next + digit
                         significantDigits += 1
                     }
                 } else {
-                    mantissa = mantissa * 10 + digit
+                    guard let next = timesTen(mantissa) else { return nil }
+                    mantissa = next + digit
                     if mantissa > 0 { significantDigits += 1 }
                 }
                 guard significantDigits <= 38 else { return nil }
@@ -139,6 +146,12 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
         }
         guard mantissa < Self.limit else { return nil }
         raw = negative ? -mantissa : mantissa
+    }
+
+    /// `value × 10`, or nil when that overflows (more digits than any accepted number has).
+    private static func timesTen(_ value: Int128) -> Int128? {
+        let (product, overflow) = value.multipliedReportingOverflow(by: 10)
+        return overflow || product > Int128.max - 9 ? nil : product
     }
 
     /// Canonical text: no exponent, no trailing zeros after the point ("98.16", "12002", "-0.5").

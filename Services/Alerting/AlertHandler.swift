@@ -112,10 +112,10 @@ final class AlertHandler: TransactionalBatchHandler {
               ON h.unit = k.unit AND h.indicator = k.indicator
             """, logger: logger)
         for try await row in rows.decode((String, String, String, String, String?, String?, String?, Int?, String?, Bool?, String?).self) {
-            guard let period = Period(row.2), let value = ExactDecimal.parse(row.3) else { continue }
-            let point = SeriesPoint(period: period, value: value, numerator: row.4.flatMap(ExactDecimal.parse), denominator: row.5.flatMap(ExactDecimal.parse),
-                                    target: row.6.flatMap(ExactDecimal.parse), targetYear: row.7, gap: row.8.flatMap(ExactDecimal.parse),
-                                    meetsTarget: row.9, completeness: row.10.flatMap(ExactDecimal.parse))
+            guard let period = Period(row.2), let value = Quantity.parse(row.3) else { continue }
+            let point = SeriesPoint(period: period, value: value, numerator: row.4.flatMap { Quantity.parse($0) }, denominator: row.5.flatMap { Quantity.parse($0) },
+                                    target: row.6.flatMap { Quantity.parse($0) }, targetYear: row.7, gap: row.8.flatMap { Quantity.parse($0) },
+                                    meetsTarget: row.9, completeness: row.10.flatMap { Quantity.parse($0) })
             result[SeriesKey(unit: UnitCode(row.0), indicator: row.1), default: [:]][period] = point
         }
         return result
@@ -127,9 +127,9 @@ final class AlertHandler: TransactionalBatchHandler {
         for key in touched {
             if let point = series[key.series]?[key.period] {
                 upserts.append([key.series.unit.rawValue, key.series.indicator, key.period.description, key.period.type.rawValue, String(key.period.ordinal),
-                                ExactDecimal.string(point.value), point.numerator.map(ExactDecimal.string), point.denominator.map(ExactDecimal.string),
-                                point.target.map(ExactDecimal.string), point.targetYear.map(String.init), point.gap.map(ExactDecimal.string),
-                                point.meetsTarget.map { $0 ? "t" : "f" }, point.completeness.map(ExactDecimal.string)])
+                                point.value.description, point.numerator.map(\.description), point.denominator.map(\.description),
+                                point.target.map(\.description), point.targetYear.map(String.init), point.gap.map(\.description),
+                                point.meetsTarget.map { $0 ? "t" : "f" }, point.completeness.map(\.description)])
             } else {
                 deletes.units.append(key.series.unit.rawValue)
                 deletes.indicators.append(key.series.indicator)

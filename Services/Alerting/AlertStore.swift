@@ -26,8 +26,8 @@ struct AlertRow: Sendable {
     var indicator: String
     var period: Period
     var status: AlertStatus
-    var value: Decimal?
-    var target: Decimal?
+    var value: Quantity?
+    var target: Quantity?
     var targetYear: Int?
     var startsAt: Date
     var endsAt: Date?
@@ -90,8 +90,8 @@ struct AlertRow: Sendable {
         guard let period = Period(periodText) else { throw StoreError.invalidData("alert \(fingerprint) has period '\(periodText)'") }
         self.period = period
         status = AlertStatus(rawValue: try r["status"].decode(String.self)) ?? .resolved
-        value = try r["value"].decode(String?.self).flatMap(ExactDecimal.parse)
-        target = try r["target"].decode(String?.self).flatMap(ExactDecimal.parse)
+        value = try r["value"].decode(String?.self).flatMap { Quantity.parse($0) }
+        target = try r["target"].decode(String?.self).flatMap { Quantity.parse($0) }
         targetYear = try r["target_year"].decode(Int?.self)
         startsAt = try r["starts_at"].decode(Date.self)
         endsAt = try r["ends_at"].decode(Date?.self)
@@ -106,7 +106,7 @@ struct AlertRow: Sendable {
 
     var copyFields: [String?] {
         [fingerprint, rule, ruleKind?.rawValue, severity.rawValue, unit.rawValue, province?.rawValue, indicator, period.description, status.rawValue,
-         value.map(ExactDecimal.string), target.map(ExactDecimal.string), targetYear.map(String.init), RFC3339.string(startsAt),
+         value.map(\.description), target.map(\.description), targetYear.map(String.init), RFC3339.string(startsAt),
          endsAt.map(RFC3339.string), summaryVi, summaryEn, acknowledgedBy, acknowledgedAt.map(RFC3339.string),
          acknowledgedUntil.map(RFC3339.string), acknowledgeComment, silenceID.map(String.init)]
     }
@@ -288,7 +288,7 @@ struct AlertStore: Sendable {
             INSERT INTO alerting.transitions (fingerprint, status, previous_status, value, message_id, delivered)
             SELECT fingerprint, status, NULLIF(previous, ''), NULLIF(value, '')::numeric, message_id, delivered
             FROM unnest(\(changes.map(\.row.fingerprint))::text[], \(changes.map(\.row.status.rawValue))::text[],
-                        \(changes.map { $0.previous?.rawValue ?? "" })::text[], \(changes.map { $0.row.value.map(ExactDecimal.string) ?? "" })::text[],
+                        \(changes.map { $0.previous?.rawValue ?? "" })::text[], \(changes.map { $0.row.value.map(\.description) ?? "" })::text[],
                         \(messages.map(\.id))::uuid[], \(delivered)::boolean[])
                 AS t(fingerprint, status, previous, value, message_id, delivered)
             """, logger: logger)

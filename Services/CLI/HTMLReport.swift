@@ -45,7 +45,7 @@ enum HTMLReport {
                 let text = cell.map(trimNumber) ?? ""
                 var classes: [String] = []
                 if numeric.contains(index) { classes.append("n") }
-                if index == gapColumn, let gap = ExactDecimal.parse(text) { classes.append(gap > 0 ? "behind" : "met") }
+                if index == gapColumn, let gap = Quantity.parse(text) { classes.append(gap > 0 ? "behind" : "met") }
                 out += "<td\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")>\(escape(text))</td>"
             }
             out += "</tr>"

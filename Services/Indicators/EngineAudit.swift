@@ -50,7 +50,7 @@ public struct EngineAudit: Sendable {
             SELECT r.report_id, r.revision, r.sequence, v.unit, v.period, v.element, v.value::text
             FROM ingest.reports r JOIN ingest.report_values v ON v.report_id = r.report_id
             """).decode((String, Int, Int64, String, String, String, String).self) {
-            guard let period = Period(period), let value = ExactDecimal.parse(value) else { continue }
+            guard let period = Period(period), let value = Quantity.parse(value) else { continue }
             inputs.add(CellKey(unit: UnitCode(unit), period: period, element: element),
                        ReportedValue(reportID: reportID, revision: revision, sequence: sequence, value: value))
         }
@@ -82,7 +82,7 @@ public struct EngineAudit: Sendable {
     public static func compare(expected: InMemoryCellStore, actual: InMemoryCellStore) -> [Mismatch] {
         func summary(_ state: CellState?) -> String {
             guard let state, let value = state.value else { return "no value" }
-            return "\(ExactDecimal.string(value)) (completeness \(ExactDecimal.string(state.completeness)), \(state.childrenReported)/\(state.childrenExpected) children)"
+            return "\(value) (completeness \(state.completeness), \(state.childrenReported)/\(state.childrenExpected) children)"
         }
         var mismatches: [Mismatch] = []
         let cellKeys = Set(expected.cells.keys).union(actual.cells.keys)
@@ -94,8 +94,8 @@ public struct EngineAudit: Sendable {
         }
         let indicatorKeys = Set(expected.indicators.keys).union(actual.indicators.keys)
         for key in indicatorKeys.sorted() where expected.indicators[key] != actual.indicators[key] {
-            mismatches.append(Mismatch(what: "indicator \(key)", expected: expected.indicators[key].map { ExactDecimal.string($0.value) } ?? "none",
-                                       actual: actual.indicators[key].map { ExactDecimal.string($0.value) } ?? "none"))
+            mismatches.append(Mismatch(what: "indicator \(key)", expected: expected.indicators[key].map { $0.value.description } ?? "none",
+                                       actual: actual.indicators[key].map { $0.value.description } ?? "none"))
         }
         return mismatches
     }

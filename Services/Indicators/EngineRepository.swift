@@ -65,8 +65,8 @@ struct EngineRepository: Sendable {
             guard let period = Period(row.1) else { throw EngineStateError("engine.cells has period '\(row.1)'") }
             store.cells[CellKey(unit: UnitCode(row.0), period: period, element: row.2)] = CellState(
                 reports: try ReportsCoding.parse(row.9),
-                deltaSum: ExactDecimal.parse(row.7) ?? 0, deltaCount: row.8,
-                value: row.3.flatMap(ExactDecimal.parse), completeness: ExactDecimal.parse(row.4) ?? 0,
+                deltaSum: Quantity.parse(row.7) ?? .zero, deltaCount: row.8,
+                value: row.3.flatMap { Quantity.parse($0) }, completeness: Quantity.parse(row.4) ?? .zero,
                 childrenReported: row.5, childrenExpected: row.6
             )
         }
@@ -76,11 +76,11 @@ struct EngineRepository: Sendable {
             FROM engine.indicator_values WHERE \(indicatorFilter)
             """, binds: binds), logger: logger)
         for try await row in indicatorRows.decode((String, String, String, String, String?, String?, String, String?, Int?, String?, Bool?).self) {
-            guard let period = Period(row.1), let value = ExactDecimal.parse(row.3) else { continue }
+            guard let period = Period(row.1), let value = Quantity.parse(row.3) else { continue }
             store.indicators[IndicatorKey(unit: UnitCode(row.0), period: period, indicator: row.2)] = IndicatorValue(
-                value: value, numerator: row.4.flatMap(ExactDecimal.parse), denominator: row.5.flatMap(ExactDecimal.parse),
-                completeness: ExactDecimal.parse(row.6) ?? 0, target: row.7.flatMap(ExactDecimal.parse), targetYear: row.8,
-                gap: row.9.flatMap(ExactDecimal.parse), meetsTarget: row.10
+                value: value, numerator: row.4.flatMap { Quantity.parse($0) }, denominator: row.5.flatMap { Quantity.parse($0) },
+                completeness: Quantity.parse(row.6) ?? .zero, target: row.7.flatMap { Quantity.parse($0) }, targetYear: row.8,
+                gap: row.9.flatMap { Quantity.parse($0) }, meetsTarget: row.10
             )
         }
         return store
@@ -90,7 +90,7 @@ struct EngineRepository: Sendable {
 
     /// Writes the cells and indicator values a computation changed.
     func write(_ changes: IncrementalComputation.Changes, on connection: PostgresConnection) async throws {
-        let text = ExactDecimal.string
+        func text(_ value: Quantity) -> String { value.description }
         if !changes.cells.isEmpty {
             var upserts: [[String?]] = []
             var deletes: [[String?]] = []

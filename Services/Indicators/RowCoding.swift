@@ -11,7 +11,7 @@ enum ReportsCoding {
         for (index, report) in reports.enumerated() {
             if index > 0 { text += "," }
             text += "[\(jsonString(report.reportID)),\(report.revision),\(report.sequence),"
-            text += report.value.map { "\"\(ExactDecimal.string($0))\"" } ?? "null"
+            text += report.value.map { "\"\($0)\"" } ?? "null"
             text += "]"
         }
         return text + "]"
@@ -27,7 +27,7 @@ enum ReportsCoding {
                   let sequence = (entry[2] as? NSNumber)?.int64Value else {
                 throw EngineStateError("malformed report entry \(entry)")
             }
-            return ReportedValue(reportID: id, revision: revision, sequence: sequence, value: (entry[3] as? String).flatMap(ExactDecimal.parse))
+            return ReportedValue(reportID: id, revision: revision, sequence: sequence, value: (entry[3] as? String).flatMap { Quantity.parse($0) })
         }.sorted { $0.reportID < $1.reportID }
     }
 

@@ -92,7 +92,7 @@ struct EventStore: Sendable {
             var messages: [OutboxMessage] = []
             for (province, cells) in sums.sorted(by: { $0.key < $1.key }) {
                 let observations = cells.sorted { $0.key < $1.key }.map { key, count in
-                    Observation(unit: key.unit, period: key.period, element: key.element, delta: Decimal(count))
+                    Observation(unit: key.unit, period: key.period, element: key.element, delta: Quantity(count))
                 }
                 let batch = ObservationBatch(province: province, origin: .events, sequence: sequence, observations: observations)
                 let envelope = Envelope(schema: ObservationBatch.schema, id: messageIDs[province]!, source: source, data: batch)

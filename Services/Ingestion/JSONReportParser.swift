@@ -27,8 +27,8 @@ enum JSONReportParser {
         }
         var revision = 0
         switch document["revision"] {
-        case .number(let number)? where ExactDecimal.isInteger(number) && number >= 1 && number <= Decimal(ReportHeader.maximumRevision):
-            revision = NSDecimalNumber(decimal: number).intValue
+        case .number(let number)? where number.quantity?.exactInt.map({ (1...ReportHeader.maximumRevision).contains($0) }) == true:
+            revision = number.quantity!.exactInt!
         case nil: headerErrors.append(.init(line: 0, field: "revision", reason: "revision is missing", pointer: "/revision"))
         case let other?: headerErrors.append(.init(line: 0, field: "revision", reason: "revision must be a whole number from 1 to \(ReportHeader.maximumRevision), not \(describe(other))", pointer: "/revision"))
         }
@@ -86,7 +86,7 @@ enum JSONReportParser {
     }
 
     private static func describe(_ value: JSONValue) -> String {
-        if case .number(let number) = value { return ExactDecimal.string(number) }
+        if case .number(let number) = value { return ExactDecimal.string(number.decimal) }
         return value.kind
     }
 }
@@ -97,7 +97,7 @@ extension ReportSubmission {
     static func digest(_ rows: [ReportRow]) -> [UInt8] {
         var hasher = SHA256()
         for row in rows.sorted(by: { $0.key < $1.key }) {
-            hasher.update(data: Data("\(row.unit)\u{1}\(row.period)\u{1}\(row.element)\u{1}\(ExactDecimal.string(row.value))\u{0}".utf8))
+            hasher.update(data: Data("\(row.unit)\u{1}\(row.period)\u{1}\(row.element)\u{1}\(row.value)\u{0}".utf8))
         }
         return Array(hasher.finalize())
     }

@@ -6,7 +6,7 @@ import Foundation
 enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
-    case number(Decimal)
+    case number(JSONNumber)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -26,6 +26,13 @@ enum JSONValue: Sendable, Equatable {
         if case .object(let object) = self { return object[key] }
         return nil
     }
+}
+
+/// A JSON number read exactly: as the engine's `Quantity` when it fits one (at most 12 digits
+/// after the point, below 10²⁶), and as a `Decimal` to describe any other (NaN beyond Decimal).
+struct JSONNumber: Sendable, Equatable {
+    var decimal: Decimal
+    var quantity: Quantity?
 }
 
 /// Where and why a body is not JSON.
@@ -256,7 +263,7 @@ struct JSONParser {
 
     /// RFC 8259 number grammar, read exactly. A number with more than 38 significant digits or
     /// an exponent beyond Decimal's range becomes NaN, which the validators refuse as not finite.
-    private mutating func number() throws(JSONSyntaxError) -> Decimal {
+    private mutating func number() throws(JSONSyntaxError) -> JSONNumber {
         let start = index
         var negative = false
         if current == UInt8(ascii: "-") {
@@ -313,11 +320,13 @@ struct JSONParser {
             exponent += exponentNegative ? -value : value
         }
         if overflow {
-            // More digits than the fast path holds: let the exact parser decide.
+            // More digits than the fast path holds: let the exact parsers decide.
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
-            return ExactDecimal.parse(text) ?? .nan
+            return JSONNumber(decimal: ExactDecimal.parse(text) ?? .nan, quantity: Quantity.parse(text))
         }
-        guard exponent >= -128 && exponent <= 127 else { return significand == 0 ? 0 : .nan }
-        return Decimal(sign: negative && significand != 0 ? .minus : .plus, exponent: exponent, significand: Decimal(significand))
+        let quantity = Quantity(significand: significand, exponent: exponent, negative: negative)
+        guard exponent >= -128 && exponent <= 127 else { return JSONNumber(decimal: significand == 0 ? 0 : .nan, quantity: quantity) }
+        return JSONNumber(decimal: Decimal(sign: negative && significand != 0 ? .minus : .plus, exponent: exponent, significand: Decimal(significand)),
+                          quantity: quantity)
     }
 }

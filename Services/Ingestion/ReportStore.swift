@@ -90,7 +90,7 @@ struct ReportStore: Sendable {
 
             try await connection.query("DELETE FROM ingest.report_values WHERE report_id = \(submission.reportID)", logger: logger)
             try await StagingTable(name: "stage_report_values", columns: [("unit", "text"), ("period", "text"), ("element", "text"), ("value", "numeric")])
-                .fill(submission.rows.map { [$0.unit.rawValue, $0.period.description, $0.element, ExactDecimal.string($0.value)] }, on: connection, logger: logger)
+                .fill(submission.rows.map { [$0.unit.rawValue, $0.period.description, $0.element, $0.value.description] }, on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO ingest.report_values (report_id, unit, period, element, value)
                 SELECT \(submission.reportID), unit, period, element, value FROM stage_report_values

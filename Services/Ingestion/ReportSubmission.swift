@@ -7,7 +7,7 @@ struct ReportRow: Sendable, Hashable {
     var unit: UnitCode
     var period: Period
     var element: String
-    var value: Decimal
+    var value: Quantity
 
     var key: CellKey { CellKey(unit: unit, period: period, element: element) }
 }
@@ -73,7 +73,7 @@ struct ReportValidator {
     }
 
     enum RawValue {
-        case number(Decimal)
+        case number(JSONNumber)
         case text(String)
         case missing
         case wrongType(String)
@@ -118,16 +118,23 @@ struct ReportValidator {
             } else {
                 fail("period", "period is missing")
             }
-            var value: Decimal?
+            var value: Quantity?
             switch raw.value {
-            case .number(let number) where number.isNaN || !number.isFinite: fail("value", "the value is not a finite number")
-            case .number(let number): value = number
+            case .number(let number) where number.decimal.isNaN || !number.decimal.isFinite: fail("value", "the value is not a finite number")
+            case .number(let number):
+                if let quantity = number.quantity {
+                    value = quantity
+                } else {
+                    fail("value", "\(ExactDecimal.string(number.decimal)) \(Self.outOfRange)")
+                }
             case .text(let text):
                 let trimmed = text.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty {
                     fail("value", "value is missing")
-                } else if let number = ExactDecimal.parse(trimmed), !number.isNaN, number.isFinite {
+                } else if let number = Quantity.parse(trimmed) {
                     value = number
+                } else if let number = ExactDecimal.parse(trimmed), !number.isNaN, number.isFinite {
+                    fail("value", "'\(Self.quoted(trimmed))' \(Self.outOfRange)")
                 } else if Self.isNonFinite(trimmed) {
                     fail("value", "'\(Self.quoted(trimmed))' is not a finite number")
                 } else {
@@ -164,7 +171,7 @@ struct ReportValidator {
                 guard let total = byKey[CellKey(unit: row.unit, period: row.period, element: denominator)], row.value > total.value else { continue }
                 errors.append(Problem.RowError(
                     line: row.line, field: "value",
-                    reason: "\(numerator) (\(ExactDecimal.string(row.value))) is above \(denominator) (\(ExactDecimal.string(total.value)), line \(total.line)) for \(row.unit) \(row.period)",
+                    reason: "\(numerator) (\(row.value)) is above \(denominator) (\(total.value), line \(total.line)) for \(row.unit) \(row.period)",
                     pointer: nil
                 ))
             }
@@ -172,6 +179,9 @@ struct ReportValidator {
         let badLines = Set(errors.map(\.line))
         return (rows.filter { !badLines.contains($0.line) }, errors.sorted { ($0.line, $0.field) < ($1.line, $1.field) }, outOfScope)
     }
+
+    /// Why a well-formed number is refused: figures are held exactly as `Quantity`.
+    static let outOfRange = "has more than 12 digits after the point or is not below 10^26"
 
     /// NaN and the infinities, in the spellings spreadsheets and programming languages write them.
     static func isNonFinite(_ text: String) -> Bool {

@@ -67,12 +67,12 @@ public struct CatalogRepository: Sendable {
                 ("denominator", "text"), ("factor", "numeric"), ("element", "text"), ("direction", "text"), ("unit", "text"),
             ], key: ["code"], rows: files.indicators.map {
                 [$0.code, $0.nameVi, $0.nameEn, $0.pillar.rawValue, $0.kind.rawValue, $0.numerator, $0.denominator,
-                 $0.factor.map(ExactDecimal.string), $0.element, $0.direction.rawValue, $0.unit]
+                 $0.factor.map(\.description), $0.element, $0.direction.rawValue, $0.unit]
             })
             try await sync(table: "targets", columns: [
                 ("indicator", "text"), ("year", "int"), ("value", "numeric"), ("comparison", "text"), ("source", "text"), ("note", "text"),
             ], key: ["indicator", "year"], rows: files.targets.map {
-                [$0.indicator, String($0.year), ExactDecimal.string($0.value), $0.comparison.rawValue, $0.source, $0.note]
+                [$0.indicator, String($0.year), $0.value.description, $0.comparison.rawValue, $0.source, $0.note]
             })
             if let rules = files.alertRules {
                 let encoder = JSONEncoder()
@@ -136,19 +136,24 @@ public struct CatalogRepository: Sendable {
             elements.append(DataElement(code: code, nameVi: nameVi, nameEn: nameEn, periodType: periodType, aggregation: aggregation, valueType: valueType, weight: weight))
         }
         var indicators: [Indicator] = []
-        let indicatorRows = try await database.query("SELECT code, name_vi, name_en, pillar, kind, numerator, denominator, factor, element, direction, unit FROM catalog.indicators")
-        for try await row in indicatorRows.decode((String, String, String, String, String, String?, String?, Decimal?, String?, String, String?).self) {
-            guard let pillar = Pillar(rawValue: row.3), let kind = Indicator.Kind(rawValue: row.4), let direction = Direction(rawValue: row.9) else {
+        let indicatorRows = try await database.query("SELECT code, name_vi, name_en, pillar, kind, numerator, denominator, factor::text, element, direction, unit FROM catalog.indicators")
+        for try await row in indicatorRows.decode((String, String, String, String, String, String?, String?, String?, String?, String, String?).self) {
+            let factor = row.7.map { Quantity.parse($0) }
+            guard let pillar = Pillar(rawValue: row.3), let kind = Indicator.Kind(rawValue: row.4), let direction = Direction(rawValue: row.9),
+                  factor != .some(nil) else {
                 throw StoreError.invalidData("catalog.indicators row \(row.0) is malformed")
             }
             indicators.append(Indicator(code: row.0, nameVi: row.1, nameEn: row.2, pillar: pillar, kind: kind, numerator: row.5,
-                                        denominator: row.6, factor: row.7, element: row.8, direction: direction, unit: row.10))
+                                        denominator: row.6, factor: factor ?? nil, element: row.8, direction: direction, unit: row.10))
         }
         var targets: [Target] = []
-        let targetRows = try await database.query("SELECT indicator, year, value, comparison, source, note FROM catalog.targets")
-        for try await (indicator, year, value, comparison, source, note) in targetRows.decode((String, Int, Decimal, String, String, String?).self) {
+        let targetRows = try await database.query("SELECT indicator, year, value::text, comparison, source, note FROM catalog.targets")
+        for try await (indicator, year, valueText, comparison, source, note) in targetRows.decode((String, Int, String, String, String, String?).self) {
             guard let comparison = Target.Comparison(rawValue: comparison) else {
                 throw StoreError.invalidData("catalog.targets row \(indicator) \(year) has comparison '\(comparison)'")
+            }
+            guard let value = Quantity.parse(valueText) else {
+                throw StoreError.invalidData("catalog.targets row \(indicator) \(year) has value '\(valueText)'")
             }
             targets.append(Target(indicator: indicator, year: year, value: value, comparison: comparison, source: source, note: note))
         }

@@ -98,14 +98,14 @@ struct CatalogTests {
 
         func report(_ unit: String, _ value: String, _ id: String) -> ObservationInput {
             .reported(CellKey(unit: UnitCode(unit), period: .year(2022), element: "households_total"),
-                      ReportedValue(reportID: id, revision: 1, sequence: 1, value: ExactDecimal.parse(value)!))
+                      ReportedValue(reportID: id, revision: 1, sequence: 1, value: Quantity.parse(value)!))
         }
         var store = InMemoryCellStore()
         _ = IncrementalComputation(catalog: catalog).apply([
             report("old-67", "186432", "dak-nong"), report("old-60", "334107.5", "binh-thuan"), report("old-68", "374930", "lam-dong"),
         ], to: &store)
         let lamDong = try #require(store.cells[CellKey(unit: "68", period: .year(2022), element: "households_total")])
-        #expect(lamDong.value == ExactDecimal.parse("895469.5"))
+        #expect(lamDong.value == Quantity.parse("895469.5"))
         #expect(lamDong.childrenReported == 3 && lamDong.childrenExpected == 3 && lamDong.completeness == 1)
         // In 2026 the same province expects its current communes instead.
         #expect(catalog.units.children(of: "68", validAt: .year(2026)).allSatisfy { catalog.units[$0]?.tree == .current })

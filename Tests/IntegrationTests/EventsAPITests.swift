@@ -25,7 +25,7 @@ struct EventsAPITests {
                 let envelope = try MessageCoding.decode(Envelope<ObservationBatch>.self, from: Array(buffer: payload))
                 #expect(envelope.data.origin == .events && envelope.data.province.rawValue == key)
                 for observation in envelope.data.observations {
-                    lines.append("\(key) \(observation.unit) \(observation.period) \(observation.element) +\(ExactDecimal.string(observation.delta ?? -1))")
+                    lines.append("\(key) \(observation.unit) \(observation.period) \(observation.element) +\((observation.delta ?? -1).description)")
                 }
             }
             return lines.sorted()

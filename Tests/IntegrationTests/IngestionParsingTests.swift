@@ -21,11 +21,16 @@ struct IngestionParsingTests {
                 Issue.record("\(text) is not a number")
                 continue
             }
-            #expect(ExactDecimal.string(value) == expected, "\(text)")
+            #expect(ExactDecimal.string(value.decimal) == expected, "\(text)")
+            // Within 12 decimals and below 10^26, the same number as the engine's Quantity.
+            if let quantity = Quantity.parse(expected) { #expect(value.quantity == quantity, "\(text)") } else { #expect(value.quantity == nil, "\(text)") }
         }
         if case .array(let values) = try parse("[1e999999, 1234567890123456789012345678901234567890123]") {
             for value in values {
-                if case .number(let number) = value { #expect(number.isNaN, "unrepresentable numbers become NaN, refused later") }
+                if case .number(let number) = value {
+                    #expect(number.decimal.isNaN, "unrepresentable numbers become NaN, refused later")
+                    #expect(number.quantity == nil)
+                }
             }
         }
     }

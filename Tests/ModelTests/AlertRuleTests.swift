@@ -42,7 +42,7 @@ struct AlertRuleTests {
     /// A fibre-rate series of one district: year → value (completeness 1, target 80 by 2025).
     func series(_ values: [(Int, String)]) -> [SeriesPoint] {
         values.map { year, text in
-            let value = Decimal.d(text)
+            let value = Quantity.d(text)
             return SeriesPoint(period: .year(year), value: value, numerator: value, denominator: 100, target: 80, targetYear: 2025,
                                gap: 80 - value, meetsTarget: value >= 80, completeness: 1)
         }
@@ -93,7 +93,7 @@ struct AlertRuleTests {
         #expect(!(try judge("off_track", series([(2022, "30"), (2023, "40")]), at: 2023)).active)
         // An incomplete aggregate is not judged.
         var partial = series([(2021, "20"), (2022, "30"), (2023, "40")])
-        partial[2].completeness = Decimal.d("0.5")
+        partial[2].completeness = Quantity.d("0.5")
         #expect(!(try judge("off_track", partial, at: 2023)).active)
     }
 
@@ -111,8 +111,8 @@ struct AlertRuleTests {
     @Test("data quality: a ratio above 100% fires and resolves")
     func ratioAbove100() throws {
         var points = series([(2023, "104.5")])
-        points[0].numerator = Decimal.d("12542")
-        points[0].denominator = Decimal.d("12002")
+        points[0].numerator = Quantity.d("12542")
+        points[0].denominator = Quantity.d("12002")
         let firing = try judge("ratio_above_100", points, at: 2023)
         #expect(firing.active && firing.severity == .critical)
         #expect(firing.summary.vi == "Huyện Một Một: tỷ lệ hộ gia đình có cáp quang 104,5% năm 2023 — vượt quá 100%, số liệu cần kiểm tra (12.542/12.002)")

@@ -10,7 +10,7 @@ struct ComputationTests {
         CellKey(unit: UnitCode(unit), period: Period(period)!, element: element)
     }
 
-    func report(_ unit: String, _ period: String, _ element: String, _ value: Decimal, id: String = "r", revision: Int = 1, sequence: Int64 = 1) -> ObservationInput {
+    func report(_ unit: String, _ period: String, _ element: String, _ value: Quantity, id: String = "r", revision: Int = 1, sequence: Int64 = 1) -> ObservationInput {
         .reported(key(unit, period, element), ReportedValue(reportID: id, revision: revision, sequence: sequence, value: value))
     }
 
@@ -74,13 +74,13 @@ struct ComputationTests {
             report("01001", "2026", "households_with_fibre_rate", 50), report("01001", "2026", "households_total", 100),
             report("01002", "2026", "households_with_fibre_rate", 80), report("01002", "2026", "households_total", 300),
         ], store: &store)
-        #expect(store.cells[key("01", "2026", "households_with_fibre_rate")]?.value == Decimal(725) / 10)  // (5000+24000)/400
+        #expect(store.cells[key("01", "2026", "households_with_fibre_rate")]?.value == Quantity.divide(725, by: 10))  // (5000+24000)/400
         // A third commune reports the rate without the weight: no roll-up at all.
         _ = run([report("01003", "2026", "households_with_fibre_rate", 10)], store: &store)
         #expect(store.cells[key("01", "2026", "households_with_fibre_rate")] == nil)
         // The weight arrives: the roll-up comes back, including it.
         _ = run([report("01003", "2026", "households_total", 100)], store: &store)
-        #expect(store.cells[key("01", "2026", "households_with_fibre_rate")]?.value == Decimal(60))  // (5000+24000+1000)/500
+        #expect(store.cells[key("01", "2026", "households_with_fibre_rate")]?.value == Quantity(60))  // (5000+24000+1000)/500
         // A rate without a weight element is never rolled up.
         _ = run([report("01001", "2026", "smartphone_rate", 90)], store: &store)
         #expect(store.cells[key("01", "2026", "smartphone_rate")] == nil)

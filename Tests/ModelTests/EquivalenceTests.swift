@@ -41,17 +41,17 @@ struct RandomHistory {
             guard catalog.units[unit]!.isValid(at: period) else { return nil }
             return CellKey(unit: unit, period: period, element: element.code)
         }
-        func randomValue(_ key: CellKey) -> Decimal {
+        func randomValue(_ key: CellKey) -> Quantity {
             let element = catalog.elements[key.element]!
             if element.valueType == .percent {
-                return Decimal(Int.random(in: 0...10_000, using: &rng)) / 100
+                return Quantity.divide(Quantity(Int.random(in: 0...10_000, using: &rng)), by: 100)
             }
-            return Decimal(Int.random(in: 0...5_000, using: &rng))
+            return Quantity(Int.random(in: 0...5_000, using: &rng))
         }
 
         for r in 0..<reports {
             let id = "report-\(r)"
-            var cells: [CellKey: Decimal] = [:]
+            var cells: [CellKey: Quantity] = [:]
             for _ in 0..<Int.random(in: 1...12, using: &rng) {
                 if let key = randomCell() { cells[key] = randomValue(key) }
             }

@@ -27,11 +27,11 @@ struct NumberAndTextTests {
 
     @Test("Vietnamese number format")
     func vietnamese() throws {
-        #expect(VietnameseNumberFormat.format(ExactDecimal.divide(425_400, by: 12002)) == "35,44")
+        #expect(VietnameseNumberFormat.format(Quantity.divide(425_400, by: 12002)) == "35,44")
         #expect(VietnameseNumberFormat.format(12002) == "12.002")
         #expect(VietnameseNumberFormat.format(1_700_000) == "1.700.000")
         #expect(VietnameseNumberFormat.format(80) == "80")
-        #expect(VietnameseNumberFormat.formatEnglish(ExactDecimal.parse("12002.5")!) == "12,002.5")
+        #expect(VietnameseNumberFormat.formatEnglish(Quantity.parse("12002.5")!) == "12,002.5")
     }
 
     @Test("CSV with quotes, commas, CRLF, a BOM and Vietnamese text")

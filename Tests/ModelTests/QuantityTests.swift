@@ -19,6 +19,8 @@ struct QuantityTests {
     @Test("refuses what is not a plain number within range", arguments: [
         "", "NaN", "Infinity", "12abc", "1,5", "1.", ".", "--1", "1e", "0x10", " 1", "1.0000000000001", "1e-13",
         "100000000000000000000000000", "1e26", "e5", "-",
+        String(repeating: "9", count: 60), "1" + String(repeating: "0", count: 45), "0." + String(repeating: "0", count: 45) + "1",
+        "1." + String(repeating: "0", count: 40) + "1", "-" + String(repeating: "9", count: 39) + ".5",
     ])
     func refuses(text: String) {
         #expect(Quantity.parse(text) == nil)

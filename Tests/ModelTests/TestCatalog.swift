@@ -67,3 +67,7 @@ enum TestCatalog {
 extension Decimal {
     static func d(_ text: String) -> Decimal { ExactDecimal.parse(text)! }
 }
+
+extension Quantity {
+    static func d(_ text: String) -> Quantity { Quantity.parse(text)! }
+}

@@ -69,7 +69,7 @@ struct CatalogCommand: AsyncParsableCommand {
                 print("Seed ratios against the articles")
                 for result in results {
                     let computed = result.computed.map { "\(VietnameseNumberFormat.format($0))%" } ?? "—"
-                    let fraction = result.numerator.flatMap { n in result.denominator.map { "\(ExactDecimal.string(n))/\(ExactDecimal.string($0))" } } ?? ""
+                    let fraction = result.numerator.flatMap { n in result.denominator.map { "\(n)/\($0)" } } ?? ""
                     print("  \(result.agrees ? "ok  " : "FAIL") \(result.check.unit.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(result.check.period.description.padding(toLength: 7, withPad: " ", startingAt: 0)) \(result.check.indicator.padding(toLength: 30, withPad: " ", startingAt: 0)) \(fraction.leftPadded(14)) = \(computed.leftPadded(8))  article: \(result.check.printed)  (\(result.check.sourceFile))")
                     if let reason = result.reason, !result.agrees { print("       \(reason)") }
                 }

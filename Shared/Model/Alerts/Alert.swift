@@ -117,8 +117,8 @@ public struct AlertTransition: Codable, Sendable, Hashable {
     public var unit: Unit
     public var indicator: IndicatorInfo
     public var period: Period
-    public var value: Decimal?
-    public var target: Decimal?
+    public var value: Quantity?
+    public var target: Quantity?
     public var targetYear: Int?
     public var startsAt: String
     public var endsAt: String?
@@ -131,7 +131,7 @@ public struct AlertTransition: Codable, Sendable, Hashable {
     public var at: String?
 
     public init(fingerprint: String, status: AlertStatus, rule: String, ruleKind: AlertRuleKind? = nil, severity: AlertSeverity, unit: Unit,
-                indicator: IndicatorInfo, period: Period, value: Decimal?, target: Decimal?, targetYear: Int?, startsAt: Date, endsAt: Date?,
+                indicator: IndicatorInfo, period: Period, value: Quantity?, target: Quantity?, targetYear: Int?, startsAt: Date, endsAt: Date?,
                 summary: Summary, acknowledgement: Acknowledgement? = nil, silence: SilenceInfo? = nil, at: Date? = nil) {
         self.fingerprint = fingerprint
         self.status = status

@@ -12,14 +12,14 @@ public struct AlertCondition: Sendable, Hashable {
     /// The indicator's code; for missing_report, the data element's.
     public var indicator: String
     public var period: Period
-    public var value: Decimal?
-    public var target: Decimal?
+    public var value: Quantity?
+    public var target: Quantity?
     public var targetYear: Int?
     /// While active: what is wrong. Inactive: that it cleared.
     public var summary: AlertTransition.Summary
 
     public init(rule: AlertRule, active: Bool, severity: AlertSeverity, unit: UnitCode, indicator: String, period: Period,
-                value: Decimal?, target: Decimal?, targetYear: Int?, summary: AlertTransition.Summary) {
+                value: Quantity?, target: Quantity?, targetYear: Int?, summary: AlertTransition.Summary) {
         self.rule = rule.code
         self.ruleKind = rule.kind
         self.fingerprint = AlertFingerprint.make(rule: rule.code, unit: unit, indicator: indicator, period: period)
@@ -38,18 +38,18 @@ public struct AlertCondition: Sendable, Hashable {
 /// One period of a unit's indicator series, as dx-alerts keeps it (alerting.indicator_history).
 public struct SeriesPoint: Sendable, Hashable {
     public var period: Period
-    public var value: Decimal
-    public var numerator: Decimal?
-    public var denominator: Decimal?
-    public var target: Decimal?
+    public var value: Quantity
+    public var numerator: Quantity?
+    public var denominator: Quantity?
+    public var target: Quantity?
     public var targetYear: Int?
     /// Shortfall against the target (positive: behind), as the engine computed it.
-    public var gap: Decimal?
+    public var gap: Quantity?
     public var meetsTarget: Bool?
-    public var completeness: Decimal?
+    public var completeness: Quantity?
 
-    public init(period: Period, value: Decimal, numerator: Decimal? = nil, denominator: Decimal? = nil, target: Decimal? = nil,
-                targetYear: Int? = nil, gap: Decimal? = nil, meetsTarget: Bool? = nil, completeness: Decimal? = nil) {
+    public init(period: Period, value: Quantity, numerator: Quantity? = nil, denominator: Quantity? = nil, target: Quantity? = nil,
+                targetYear: Int? = nil, gap: Quantity? = nil, meetsTarget: Bool? = nil, completeness: Quantity? = nil) {
         self.period = period
         self.value = value
         self.numerator = numerator
@@ -124,19 +124,19 @@ public struct AlertEvaluator: Sendable {
 
         var text: AlertText { AlertText(unitName: unitName, indicator: indicator, period: period) }
 
-        func condition(active: Bool, measure: Decimal?, point: SeriesPoint, summary: AlertTransition.Summary) -> AlertCondition {
+        func condition(active: Bool, measure: Quantity?, point: SeriesPoint, summary: AlertTransition.Summary) -> AlertCondition {
             if !active { return cleared(value: point.value, target: point.target, targetYear: point.targetYear) }
             return AlertCondition(rule: rule, active: true, severity: rule.severity(for: measure), unit: unit, indicator: indicator.code,
                                   period: period, value: point.value, target: point.target, targetYear: point.targetYear, summary: summary)
         }
 
-        func cleared(value: Decimal?, target: Decimal?, targetYear: Int?) -> AlertCondition {
+        func cleared(value: Quantity?, target: Quantity?, targetYear: Int?) -> AlertCondition {
             AlertCondition(rule: rule, active: false, severity: rule.severity(for: nil), unit: unit, indicator: indicator.code, period: period,
                            value: value, target: target, targetYear: targetYear, summary: text.cleared(rule: rule, value: value))
         }
 
         /// Positive when `later` is worse than `earlier`, in the indicator's direction.
-        func worsening(from earlier: Decimal, to later: Decimal) -> Decimal {
+        func worsening(from earlier: Quantity, to later: Quantity) -> Quantity {
             indicator.direction == .higherIsBetter ? earlier - later : later - earlier
         }
 
@@ -155,11 +155,12 @@ public struct AlertEvaluator: Sendable {
                     return cleared(value: point.value, target: point.target, targetYear: point.targetYear)
                 }
                 let points = ((period.ordinal - window + 1)...period.ordinal).compactMap { history[$0] }
+                // The fit divides without end: it runs in Decimal, the projection comes back rounded.
                 guard points.count >= minPoints,
-                      let fit = RobustStatistics.linearFit(points.map { (Decimal($0.period.ordinal), $0.value) }) else {
+                      let fit = RobustStatistics.linearFit(points.map { (Decimal($0.period.ordinal), $0.value.decimal) }),
+                      let projected = Quantity(exactly: ExactDecimal.round(fit.intercept + fit.slope * Decimal(Period.last(of: period.type, in: target.year).ordinal), scale: 4)) else {
                     return cleared(value: point.value, target: point.target, targetYear: point.targetYear)
                 }
-                let projected = ExactDecimal.round(fit.intercept + fit.slope * Decimal(Period.last(of: period.type, in: target.year).ordinal), scale: 4)
                 let shortfall = worsening(from: target.value, to: projected)
                 var withTarget = point
                 withTarget.target = target.value
@@ -191,10 +192,12 @@ public struct AlertEvaluator: Sendable {
                     }
                     let earlier = ((period.ordinal - window)..<period.ordinal).compactMap { history[$0]?.value }
                     guard earlier.count >= minPoints,
-                          let (z, median) = RobustStatistics.robustZ(point.value, history: earlier, minimumSpread: rule.minimumSpread ?? 0) else {
+                          let (zDecimal, medianDecimal) = RobustStatistics.robustZ(point.value.decimal, history: earlier.map(\.decimal),
+                                                                                   minimumSpread: (rule.minimumSpread ?? 0).decimal),
+                          let z = Quantity(exactly: zDecimal), let median = Quantity(exactly: ExactDecimal.round(medianDecimal, scale: Quantity.scale)) else {
                         return cleared(value: point.value, target: point.target, targetYear: point.targetYear)
                     }
-                    return condition(active: abs(z) > threshold, measure: abs(z), point: point,
+                    return condition(active: z.magnitude > threshold, measure: z.magnitude, point: point,
                                      summary: text.implausible(value: point.value, median: median, z: z, periods: earlier.count))
                 case nil:
                     return cleared(value: point.value, target: point.target, targetYear: point.targetYear)

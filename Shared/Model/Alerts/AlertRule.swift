@@ -28,10 +28,10 @@ public enum DataQualityCheck: String, Codable, Sendable, CaseIterable {
 /// Severity as a function of how bad it is: the first step whose `atLeast` the measure reaches,
 /// e.g. a gap of 45 points with steps 30 → critical, 10 → warning, 0 → info is critical.
 public struct SeverityStep: Codable, Sendable, Hashable {
-    public var atLeast: Decimal
+    public var atLeast: Quantity
     public var severity: AlertSeverity
 
-    public init(atLeast: Decimal, severity: AlertSeverity) {
+    public init(atLeast: Quantity, severity: AlertSeverity) {
         self.atLeast = atLeast
         self.severity = severity
     }
@@ -56,7 +56,7 @@ public struct AlertRule: Codable, Sendable, Hashable {
     public var periodTypes: [PeriodType]?
     /// Aggregates less complete than this (0–1) are not judged: a province with a tenth of its
     /// communes reported is not "below target" yet. Nil: any completeness.
-    public var minCompleteness: Decimal?
+    public var minCompleteness: Quantity?
 
     /// A fixed severity, or steps by the rule's measure (below_target: the gap; off_track: the
     /// projected shortfall; regression: the drop; implausible_jump: the robust z-score).
@@ -68,16 +68,16 @@ public struct AlertRule: Codable, Sendable, Hashable {
     /// off_track, implausible_jump: fewest values in the window to judge at all.
     public var minPoints: Int?
     /// regression: the smallest fall, in the indicator's unit (percentage points for rates).
-    public var minDrop: Decimal?
+    public var minDrop: Quantity?
     /// data_quality: which check.
     public var check: DataQualityCheck?
     /// implausible_jump: robust z-score above which a value is implausible (3.5 is the usual).
-    public var threshold: Decimal?
+    public var threshold: Quantity?
     /// implausible_jump: the smallest spread (in the indicator's unit) a MAD is taken to be, so a
     /// perfectly flat history does not make every small change implausible.
-    public var minimumSpread: Decimal?
+    public var minimumSpread: Quantity?
     /// ratio_above_100: the largest plausible value (default 100).
-    public var maximum: Decimal?
+    public var maximum: Quantity?
 
     /// missing_report: the data elements each expected unit must report.
     public var elements: [String]?
@@ -97,7 +97,7 @@ public struct AlertRule: Codable, Sendable, Hashable {
     }
 
     /// The severity for a measure of how bad the condition is.
-    public func severity(for measure: Decimal?) -> AlertSeverity {
+    public func severity(for measure: Quantity?) -> AlertSeverity {
         if let steps = severitySteps, !steps.isEmpty {
             let ordered = steps.sorted { $0.atLeast > $1.atLeast }
             if let measure, let step = ordered.first(where: { measure >= $0.atLeast }) { return step.severity }
@@ -142,7 +142,7 @@ public enum AlertRuleValidation {
                 let ordered = steps.sorted { $0.atLeast > $1.atLeast }
                 if Set(steps.map(\.atLeast)).count != steps.count { problem("severitySteps repeat a threshold") }
                 for (higher, lower) in zip(ordered, ordered.dropFirst()) where higher.severity < lower.severity {
-                    problem("severitySteps: \(ExactDecimal.string(higher.atLeast)) is \(higher.severity.rawValue) but the smaller \(ExactDecimal.string(lower.atLeast)) is \(lower.severity.rawValue)")
+                    problem("severitySteps: \(higher.atLeast.description) is \(higher.severity.rawValue) but the smaller \(lower.atLeast.description) is \(lower.severity.rawValue)")
                 }
             }
 

@@ -19,32 +19,32 @@ public struct AlertText: Sendable {
     private var symbol: String { indicator.unit ?? "" }
     private var nameVi: String { Self.lowercasedFirst(indicator.nameVi) }
     private var nameEn: String { Self.lowercasedFirst(indicator.nameEn) }
-    private func vi(_ value: Decimal) -> String { VietnameseNumberFormat.format(value) + symbol }
-    private func en(_ value: Decimal) -> String { VietnameseNumberFormat.formatEnglish(value) + symbol }
+    private func vi(_ value: Quantity) -> String { VietnameseNumberFormat.format(value) + symbol }
+    private func en(_ value: Quantity) -> String { VietnameseNumberFormat.formatEnglish(value) + symbol }
     /// "điểm phần trăm" for a difference of percentages, nothing for other units.
     private var pointsVi: String { symbol == "%" ? " điểm phần trăm" : "" }
     private var pointsEn: String { symbol == "%" ? " percentage points" : "" }
 
-    public func belowTarget(value: Decimal, target: Decimal, targetYear: Int) -> AlertTransition.Summary {
+    public func belowTarget(value: Quantity, target: Quantity, targetYear: Int) -> AlertTransition.Summary {
         Summary(vi: "\(unitName): \(nameVi) \(vi(value)) — thấp hơn mục tiêu \(vi(target)) năm \(targetYear)",
                 en: "\(unitName): \(nameEn) \(en(value)) — below the \(targetYear) target of \(en(target))")
     }
 
-    public func offTrack(value: Decimal, projected: Decimal, target: Decimal, targetYear: Int, periods: Int) -> AlertTransition.Summary {
+    public func offTrack(value: Quantity, projected: Quantity, target: Quantity, targetYear: Int, periods: Int) -> AlertTransition.Summary {
         Summary(vi: "\(unitName): \(nameVi) \(vi(value)) \(Self.periodVi(period)) — theo xu hướng \(periods) kỳ gần nhất, dự kiến năm \(targetYear) đạt \(vi(projected)), không đạt mục tiêu \(vi(target))",
                 en: "\(unitName): \(nameEn) \(en(value)) in \(Self.periodEn(period)) — the trend of the last \(periods) periods reaches \(en(projected)) by \(targetYear), missing the target of \(en(target))")
     }
 
-    public func regression(value: Decimal, previous: Decimal, previousPeriod: Period) -> AlertTransition.Summary {
+    public func regression(value: Quantity, previous: Quantity, previousPeriod: Period) -> AlertTransition.Summary {
         let change = value - previous
-        let amountVi = VietnameseNumberFormat.format(abs(change)) + pointsVi
-        let amountEn = VietnameseNumberFormat.formatEnglish(abs(change)) + pointsEn
+        let amountVi = VietnameseNumberFormat.format(change.magnitude) + pointsVi
+        let amountEn = VietnameseNumberFormat.formatEnglish(change.magnitude) + pointsEn
         return Summary(
             vi: "\(unitName): \(nameVi) \(vi(value)) \(Self.periodVi(period)) — \(change < 0 ? "giảm" : "tăng") \(amountVi) so với \(Self.periodVi(previousPeriod)) (\(vi(previous)))",
             en: "\(unitName): \(nameEn) \(en(value)) in \(Self.periodEn(period)) — \(change < 0 ? "down" : "up") \(amountEn) from \(en(previous)) in \(Self.periodEn(previousPeriod))")
     }
 
-    public func aboveMaximum(value: Decimal, maximum: Decimal, numerator: Decimal?, denominator: Decimal?) -> AlertTransition.Summary {
+    public func aboveMaximum(value: Quantity, maximum: Quantity, numerator: Quantity?, denominator: Quantity?) -> AlertTransition.Summary {
         var fractionVi = "", fractionEn = ""
         if let numerator, let denominator {
             fractionVi = " (\(VietnameseNumberFormat.format(numerator))/\(VietnameseNumberFormat.format(denominator)))"
@@ -54,7 +54,7 @@ public struct AlertText: Sendable {
                        en: "\(unitName): \(nameEn) \(en(value)) in \(Self.periodEn(period)) — above \(en(maximum)), check the figures\(fractionEn)")
     }
 
-    public func negative(_ negatives: [(String, Decimal)]) -> AlertTransition.Summary {
+    public func negative(_ negatives: [(String, Quantity)]) -> AlertTransition.Summary {
         let namesVi = ["value": "giá trị", "numerator": "tử số", "denominator": "mẫu số"]
         let vi = negatives.map { "\(namesVi[$0.0] ?? $0.0) \(VietnameseNumberFormat.format($0.1))" }.joined(separator: ", ")
         let en = negatives.map { "\($0.0) \(VietnameseNumberFormat.formatEnglish($0.1))" }.joined(separator: ", ")
@@ -62,15 +62,15 @@ public struct AlertText: Sendable {
                        en: "\(unitName): \(nameEn) in \(Self.periodEn(period)) has a negative count (\(en)) — check the figures")
     }
 
-    public func implausible(value: Decimal, median: Decimal, z: Decimal, periods: Int) -> AlertTransition.Summary {
-        let zRounded = ExactDecimal.round(abs(z), scale: 1)
+    public func implausible(value: Quantity, median: Quantity, z: Quantity, periods: Int) -> AlertTransition.Summary {
+        let zRounded = z.magnitude.rounded(scale: 1)
         return Summary(
             vi: "\(unitName): \(nameVi) \(vi(value)) \(Self.periodVi(period)) — bất thường so với \(periods) kỳ trước của đơn vị (trung vị \(vi(median)), độ lệch chuẩn hóa \(VietnameseNumberFormat.format(zRounded, fractionDigits: 1)) theo MAD)",
             en: "\(unitName): \(nameEn) \(en(value)) in \(Self.periodEn(period)) — implausible against the unit's previous \(periods) periods (median \(en(median)), robust z-score \(VietnameseNumberFormat.formatEnglish(zRounded, fractionDigits: 1)))")
     }
 
     /// The text of the resolved transition: the condition cleared, or the value is gone.
-    public func cleared(rule: AlertRule, value: Decimal?) -> AlertTransition.Summary {
+    public func cleared(rule: AlertRule, value: Quantity?) -> AlertTransition.Summary {
         guard let value else {
             return Summary(vi: "\(unitName): \(nameVi) \(Self.periodVi(period)) không còn số liệu — đã đóng cảnh báo",
                            en: "\(unitName): \(nameEn) in \(Self.periodEn(period)) no longer has data — alert closed")

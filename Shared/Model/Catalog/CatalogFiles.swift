@@ -106,7 +106,7 @@ public struct CatalogFiles: Sendable {
                 throw CatalogFileError(file: seedObservations, line: row.line, reason: "period '\(periodText)' is not 2023, 2023-Q4 or 2023-10")
             }
             let valueText = table.value(row, "value")
-            guard let value = ExactDecimal.parse(valueText) else {
+            guard let value = Quantity.parse(valueText) else {
                 throw CatalogFileError(file: seedObservations, line: row.line, reason: "value '\(valueText)' is not a number")
             }
             result.append(SeedObservation(
@@ -168,7 +168,7 @@ public struct SeedObservation: Sendable, Hashable {
     public var unit: UnitCode
     public var period: Period
     public var element: String
-    public var value: Decimal
+    public var value: Quantity
     public var sourceFile: String
     public var quote: String
 }

@@ -170,14 +170,14 @@ public enum ObservationRules {
     }
 
     /// The reason a value cannot be accepted, or nil. `today` enables the future-period check.
-    public static func problem(unit: UnitCode, period: Period, element: String, value: Decimal?, catalog: Catalog, today: Day?) -> String? {
+    public static func problem(unit: UnitCode, period: Period, element: String, value: Quantity?, catalog: Catalog, today: Day?) -> String? {
         problems(unit: unit, period: period, element: element, value: value, catalog: catalog, today: today).first?.reason
     }
 
     /// Every rule the observation breaks, not just the first: a client fixing a row should learn
     /// all that is wrong with it at once.
     /// A nil field (one the caller could not read) skips the rules that need it.
-    public static func problems(unit: UnitCode?, period: Period?, element: String?, value: Decimal?, catalog: Catalog, today: Day?) -> [Violation] {
+    public static func problems(unit: UnitCode?, period: Period?, element: String?, value: Quantity?, catalog: Catalog, today: Day?) -> [Violation] {
         var found: [Violation] = []
         let unitInfo = unit.flatMap { catalog.units[$0] }
         let elementInfo = element.flatMap { catalog.elements[$0] }
@@ -195,11 +195,11 @@ public enum ObservationRules {
         }
         if let value {
             if value < 0 {
-                found.append(Violation(field: .value, reason: "a negative value (\(ExactDecimal.string(value))) cannot be a count or a rate"))
+                found.append(Violation(field: .value, reason: "a negative value (\(value.description)) cannot be a count or a rate"))
             } else if elementInfo?.valueType == .percent && value > 100 {
-                found.append(Violation(field: .value, reason: "a percentage above 100 (\(ExactDecimal.string(value)))"))
-            } else if let elementInfo, elementInfo.valueType == .count && !ExactDecimal.isInteger(value) {
-                found.append(Violation(field: .value, reason: "\(elementInfo.code) is a count; \(ExactDecimal.string(value)) is not a whole number"))
+                found.append(Violation(field: .value, reason: "a percentage above 100 (\(value.description))"))
+            } else if let elementInfo, elementInfo.valueType == .count && !value.isWholeNumber {
+                found.append(Violation(field: .value, reason: "\(elementInfo.code) is a count; \(value.description) is not a whole number"))
             }
         }
         return found

@@ -46,14 +46,14 @@ public struct Indicator: Hashable, Sendable, Codable {
     public var kind: Kind
     public var numerator: String?
     public var denominator: String?
-    public var factor: Decimal?
+    public var factor: Quantity?
     /// For a rate: the percent data element.
     public var element: String?
     public var direction: Direction
     public var unit: String?
 
     public init(code: String, nameVi: String, nameEn: String, pillar: Pillar, kind: Kind, numerator: String? = nil,
-                denominator: String? = nil, factor: Decimal? = nil, element: String? = nil,
+                denominator: String? = nil, factor: Quantity? = nil, element: String? = nil,
                 direction: Direction = .higherIsBetter, unit: String? = "%") {
         self.code = code
         self.nameVi = nameVi
@@ -97,12 +97,12 @@ public struct Target: Hashable, Sendable, Codable {
 
     public var indicator: String
     public var year: Int
-    public var value: Decimal
+    public var value: Quantity
     public var comparison: Comparison
     public var source: String
     public var note: String?
 
-    public init(indicator: String, year: Int, value: Decimal, comparison: Comparison, source: String, note: String? = nil) {
+    public init(indicator: String, year: Int, value: Quantity, comparison: Comparison, source: String, note: String? = nil) {
         self.indicator = indicator
         self.year = year
         self.value = value
@@ -112,7 +112,7 @@ public struct Target: Hashable, Sendable, Codable {
     }
 
     /// Whether a value meets the target.
-    public func isMet(by value: Decimal) -> Bool {
+    public func isMet(by value: Quantity) -> Bool {
         switch comparison {
         case .atLeast: value >= self.value
         case .moreThan: value > self.value

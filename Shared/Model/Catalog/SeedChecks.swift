@@ -5,17 +5,17 @@ import Foundation
 public enum SeedCheckEvaluation {
     public struct Result: Sendable {
         public var check: SeedCheck
-        public var numerator: Decimal?
-        public var denominator: Decimal?
+        public var numerator: Quantity?
+        public var denominator: Quantity?
         /// factor × numerator / denominator, rounded to 2 places for display.
-        public var computed: Decimal?
+        public var computed: Quantity?
         public var agrees: Bool
         public var reason: String?
     }
 
     public static func evaluate(_ files: CatalogFiles) -> [Result] {
         let catalog = files.catalog
-        var values: [String: Decimal] = [:]
+        var values: [String: Quantity] = [:]
         for observation in files.seedObservations {
             values["\(observation.unit)|\(observation.period)|\(observation.element)"] = observation.value
         }
@@ -31,29 +31,29 @@ public enum SeedCheckEvaluation {
                               reason: "no \(numeratorCode) and \(denominatorCode) recorded for \(check.unit) \(check.period)")
             }
             let factor = indicator.factor ?? 1
-            let exact = ExactDecimal.divide(numerator * factor, by: denominator)
-            let computed = ExactDecimal.round(exact, scale: 2)
+            let exact = Quantity.divide(numerator * factor, by: denominator)
+            let computed = exact.rounded(scale: 2)
             let printed = check.printed.trimmingCharacters(in: .whitespaces)
             if printed.contains("/") {
-                let parts = printed.split(separator: "/").map { ExactDecimal.parse(String($0).replacingOccurrences(of: ".", with: "")) }
+                let parts = printed.split(separator: "/").map { Quantity.parse(String($0).replacingOccurrences(of: ".", with: "")) }
                 guard parts.count == 2, let n = parts[0], let d = parts[1] else {
                     return Result(check: check, numerator: numerator, denominator: denominator, computed: computed, agrees: false, reason: "cannot read '\(printed)'")
                 }
                 let agrees = n == numerator && d == denominator
                 return Result(check: check, numerator: numerator, denominator: denominator, computed: computed, agrees: agrees,
-                              reason: agrees ? nil : "article prints \(printed), the data has \(ExactDecimal.string(numerator))/\(ExactDecimal.string(denominator))")
+                              reason: agrees ? nil : "article prints \(printed), the data has \(numerator.description)/\(denominator.description)")
             }
             let number = printed.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: ",", with: ".")
-            guard let value = ExactDecimal.parse(number) else {
+            guard let value = Quantity.parse(number) else {
                 return Result(check: check, numerator: numerator, denominator: denominator, computed: computed, agrees: false, reason: "cannot read '\(printed)'")
             }
             let decimals = number.split(separator: ".").dropFirst().first?.count ?? 0
-            var tolerance = Decimal(5)
-            for _ in 0...decimals { tolerance /= 10 }
-            let difference = abs(exact - value)
+            // Half a unit of the last printed digit.
+            let tolerance = decimals < Quantity.scale ? Quantity(raw: 5 * Int128(Quantity.pow10(Quantity.scale - decimals - 1))) : .zero
+            let difference = exact > value ? exact - value : value - exact
             let agrees = difference <= tolerance
             return Result(check: check, numerator: numerator, denominator: denominator, computed: computed, agrees: agrees,
-                          reason: agrees ? nil : "article prints \(printed), the counts give \(ExactDecimal.string(computed))")
+                          reason: agrees ? nil : "article prints \(printed), the counts give \(computed.description)")
         }
     }
 }

@@ -48,9 +48,9 @@ public struct ReportedValue: Hashable, Sendable, Codable {
     /// Acceptance order of the report revision in dx-ingest.
     public var sequence: Int64
     /// Nil when this revision withdrew the cell.
-    public var value: Decimal?
+    public var value: Quantity?
 
-    public init(reportID: String, revision: Int, sequence: Int64, value: Decimal?) {
+    public init(reportID: String, revision: Int, sequence: Int64, value: Quantity?) {
         self.reportID = reportID
         self.revision = revision
         self.sequence = sequence
@@ -63,13 +63,13 @@ public struct CellState: Hashable, Sendable {
     /// What each report says about this cell, one entry per report (native periods only).
     public var reports: [ReportedValue] = []
     /// Sum and number of `delta` observations derived from events.
-    public var deltaSum: Decimal = 0
+    public var deltaSum: Quantity = 0
     public var deltaCount: Int = 0
     /// The cell's value: its own (reported or from events), else the aggregate of its children
     /// (native periods) or of its sub-periods (derived periods).
-    public var value: Decimal?
+    public var value: Quantity?
     /// Share (0–1) of what was expected that is in the value.
-    public var completeness: Decimal = 0
+    public var completeness: Quantity = 0
     /// Children with a value (native periods).
     public var childrenReported: Int = 0
     /// Children expected for the period (native periods).
@@ -77,7 +77,7 @@ public struct CellState: Hashable, Sendable {
 
     public init() {}
 
-    public init(reports: [ReportedValue] = [], deltaSum: Decimal = 0, deltaCount: Int = 0, value: Decimal?, completeness: Decimal,
+    public init(reports: [ReportedValue] = [], deltaSum: Quantity = 0, deltaCount: Int = 0, value: Quantity?, completeness: Quantity,
                 childrenReported: Int = 0, childrenExpected: Int = 0) {
         self.reports = reports
         self.deltaSum = deltaSum
@@ -94,7 +94,7 @@ public struct CellState: Hashable, Sendable {
     }
 
     /// What the unit itself said, authoritative over its children.
-    public var own: Decimal? {
+    public var own: Quantity? {
         if let report = winningReport { return report.value }
         return deltaCount > 0 ? deltaSum : nil
     }
@@ -104,19 +104,19 @@ public struct CellState: Hashable, Sendable {
 
 /// An indicator's value with what it was computed from and how it stands against its target.
 public struct IndicatorValue: Hashable, Sendable, Codable {
-    public var value: Decimal
-    public var numerator: Decimal?
-    public var denominator: Decimal?
-    public var completeness: Decimal
-    public var target: Decimal?
+    public var value: Quantity
+    public var numerator: Quantity?
+    public var denominator: Quantity?
+    public var completeness: Quantity
+    public var target: Quantity?
     public var targetYear: Int?
     /// How far the value falls short of the target in the indicator's unit: positive means
     /// behind, zero or negative means met.
-    public var gap: Decimal?
+    public var gap: Quantity?
     public var meetsTarget: Bool?
 
-    public init(value: Decimal, numerator: Decimal? = nil, denominator: Decimal? = nil, completeness: Decimal, target: Decimal? = nil,
-                targetYear: Int? = nil, gap: Decimal? = nil, meetsTarget: Bool? = nil) {
+    public init(value: Quantity, numerator: Quantity? = nil, denominator: Quantity? = nil, completeness: Quantity, target: Quantity? = nil,
+                targetYear: Int? = nil, gap: Quantity? = nil, meetsTarget: Bool? = nil) {
         self.value = value
         self.numerator = numerator
         self.denominator = denominator

@@ -9,10 +9,10 @@ public enum CellFormula {
 
     /// A child's figure for the parent's aggregate: its value, and for rates its weight.
     public struct Child: Sendable {
-        public var value: Decimal?
-        public var weight: Decimal?
+        public var value: Quantity?
+        public var weight: Quantity?
 
-        public init(value: Decimal?, weight: Decimal? = nil) {
+        public init(value: Quantity?, weight: Quantity? = nil) {
             self.value = value
             self.weight = weight
         }
@@ -32,16 +32,16 @@ public enum CellFormula {
             result.completeness = 1
             return result
         }
-        var aggregate: Decimal?
+        var aggregate: Quantity?
         switch element.valueType {
         case .count:
-            aggregate = reported.isEmpty ? nil : reported.reduce(Decimal(0)) { $0 + $1.value! }
+            aggregate = reported.isEmpty ? nil : reported.reduce(Quantity.zero) { $0 + $1.value! }
         case .percent:
             if element.weight != nil, !reported.isEmpty, reported.allSatisfy({ $0.weight != nil }) {
-                let weightSum = reported.reduce(Decimal(0)) { $0 + $1.weight! }
+                let weightSum = reported.reduce(Quantity.zero) { $0 + $1.weight! }
                 if weightSum > 0 {
-                    let weighted = reported.reduce(Decimal(0)) { $0 + $1.value! * $1.weight! }
-                    aggregate = ExactDecimal.divide(weighted, by: weightSum)
+                    let weighted = reported.reduce(Quantity.zero) { $0 + $1.value! * $1.weight! }
+                    aggregate = Quantity.divide(weighted, by: weightSum)
                 }
             }
         }
@@ -60,9 +60,9 @@ public enum CellFormula {
         var result = CellState()
         switch element.aggregation {
         case .sum:
-            result.value = withValue.reduce(Decimal(0)) { $0 + $1.value! }
-            let total = withValue.reduce(Decimal(0)) { $0 + $1.completeness }
-            result.completeness = ExactDecimal.round(total / Decimal(subperiods.count), scale: completenessScale)
+            result.value = withValue.reduce(Quantity.zero) { $0 + $1.value! }
+            let total = withValue.reduce(Quantity.zero) { $0 + $1.completeness }
+            result.completeness = Quantity.divide(total, by: Quantity(subperiods.count), scale: completenessScale)
         case .last:
             let latest = withValue.last!
             result.value = latest.value
@@ -82,7 +82,7 @@ public enum CellFormula {
                   let numerator = numeratorCell.value, let denominator = denominatorCell.value, denominator > 0 else { return nil }
             let factor = indicator.factor ?? 1
             result = IndicatorValue(
-                value: ExactDecimal.divide(numerator * factor, by: denominator),
+                value: Quantity.divide(numerator * factor, by: denominator),
                 numerator: numerator, denominator: denominator,
                 completeness: min(numeratorCell.completeness, denominatorCell.completeness)
             )
@@ -99,8 +99,8 @@ public enum CellFormula {
         return result
     }
 
-    static func share(_ part: Int, of whole: Int, hasValue: Bool) -> Decimal {
+    static func share(_ part: Int, of whole: Int, hasValue: Bool) -> Quantity {
         guard whole > 0 else { return hasValue ? 1 : 0 }
-        return ExactDecimal.round(Decimal(min(part, whole)) / Decimal(whole), scale: completenessScale)
+        return Quantity.divide(Quantity(min(part, whole)), by: Quantity(whole), scale: completenessScale)
     }
 }

@@ -14,7 +14,7 @@ public struct FullComputation: Sendable {
     /// Own inputs of one cell: each report's value (highest revision kept) and the events' sum.
     public struct Inputs: Sendable {
         public var reports: [CellKey: [ReportedValue]] = [:]
-        public var deltas: [CellKey: (sum: Decimal, count: Int)] = [:]
+        public var deltas: [CellKey: (sum: Quantity, count: Int)] = [:]
 
         public init() {}
 
@@ -26,7 +26,7 @@ public struct FullComputation: Sendable {
             reports[key] = list
         }
 
-        public mutating func addDelta(_ key: CellKey, _ amount: Decimal, count: Int = 1) {
+        public mutating func addDelta(_ key: CellKey, _ amount: Quantity, count: Int = 1) {
             let current = deltas[key] ?? (0, 0)
             deltas[key] = (current.sum + amount, current.count + count)
         }

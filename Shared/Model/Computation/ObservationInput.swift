@@ -7,7 +7,7 @@ public enum ObservationInput: Sendable, Hashable {
     /// A later revision of a report no longer gives a value for this cell.
     case retracted(CellKey, reportID: String, revision: Int, sequence: Int64)
     /// A count increment derived from events.
-    case delta(CellKey, Decimal)
+    case delta(CellKey, Quantity)
 
     public var key: CellKey {
         switch self {

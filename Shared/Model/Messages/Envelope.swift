@@ -34,6 +34,15 @@ public struct Envelope<Payload: Codable & Sendable>: Codable, Sendable {
         self.data = data
     }
 
+    /// As read from a message: `producedAt` kept as written.
+    init(schema: String, id: UUID, producedAtText: String, source: String, data: Payload) {
+        self.schema = schema
+        self.id = id
+        self.producedAt = producedAtText
+        self.source = source
+        self.data = data
+    }
+
     enum CodingKeys: String, CodingKey {
         case schema, id, producedAt, source, data
     }
@@ -75,12 +84,20 @@ public enum MessageCoding {
         return encoder
     }
 
+    /// Envelopes of the hot messages (`MessageJSONPayload`) are written directly, the same bytes
+    /// the encoder gives; everything else goes through `JSONEncoder`.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try encoder().encode(value))
+        if let fast = value as? any MessageJSONEnvelope { return fast.messageJSON() }
+        return Array(try encoder().encode(value))
     }
 
+    /// Envelopes of the hot messages are read directly; anything the direct reader does not take
+    /// (or any other type) is decoded by `JSONDecoder`, whose error describes what is wrong.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(bytes))
+        if let fast = T.self as? any MessageJSONEnvelope.Type, let value = try? fast.init(messageJSON: bytes) {
+            return value as! T
+        }
+        return try JSONDecoder().decode(T.self, from: Data(bytes))
     }
 
     /// A decoding error as one line: where in the document and what.

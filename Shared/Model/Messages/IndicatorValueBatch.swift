@@ -21,16 +21,16 @@ public struct IndicatorValueChange: Codable, Sendable, Hashable {
     public var period: Period
     public var indicator: String
     /// Nil when the indicator can no longer be computed (its inputs were withdrawn).
-    public var value: Decimal?
-    public var numerator: Decimal?
-    public var denominator: Decimal?
-    public var target: Decimal?
+    public var value: Quantity?
+    public var numerator: Quantity?
+    public var denominator: Quantity?
+    public var target: Quantity?
     public var targetYear: Int?
     /// Shortfall against the target (positive: behind).
-    public var gap: Decimal?
+    public var gap: Quantity?
     public var meetsTarget: Bool?
-    public var completeness: Decimal?
-    public var previousValue: Decimal?
+    public var completeness: Quantity?
+    public var previousValue: Quantity?
 
     public init(unit: UnitCode, unitName: String, level: AdministrativeLevel, period: Period, indicator: String, current: IndicatorValue?, previous: IndicatorValue?) {
         self.unit = unit

@@ -58,11 +58,11 @@ public struct Observation: Codable, Sendable, Hashable {
     public var unit: UnitCode
     public var period: Period
     public var element: String
-    public var value: Decimal?
-    public var delta: Decimal?
+    public var value: Quantity?
+    public var delta: Quantity?
     public var withdrawn: Bool?
 
-    public init(unit: UnitCode, period: Period, element: String, value: Decimal? = nil, delta: Decimal? = nil, withdrawn: Bool? = nil) {
+    public init(unit: UnitCode, period: Period, element: String, value: Quantity? = nil, delta: Quantity? = nil, withdrawn: Bool? = nil) {
         self.unit = unit
         self.period = period
         self.element = element

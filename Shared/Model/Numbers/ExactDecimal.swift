@@ -65,9 +65,8 @@ public enum ExactDecimal {
 /// Numbers the way Vietnamese readers write them: dot for thousands, comma for decimals
 /// ("12.002", "35,44%").
 public enum VietnameseNumberFormat {
-    public static func format(_ value: Decimal, fractionDigits: Int = 2) -> String {
-        let rounded = ExactDecimal.round(value, scale: fractionDigits)
-        let text = ExactDecimal.string(rounded)
+    public static func format(_ value: Quantity, fractionDigits: Int = 2) -> String {
+        let text = value.rounded(scale: fractionDigits).description
         let negative = text.hasPrefix("-")
         let unsigned = negative ? String(text.dropFirst()) : text
         let parts = unsigned.split(separator: ".", maxSplits: 1)
@@ -83,7 +82,7 @@ public enum VietnameseNumberFormat {
     }
 
     /// English style for the English summary ("12,002", "35.44%").
-    public static func formatEnglish(_ value: Decimal, fractionDigits: Int = 2) -> String {
+    public static func formatEnglish(_ value: Quantity, fractionDigits: Int = 2) -> String {
         format(value, fractionDigits: fractionDigits)
             .replacingOccurrences(of: ".", with: "\u{0}")
             .replacingOccurrences(of: ",", with: ".")

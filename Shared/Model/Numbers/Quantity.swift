@@ -33,7 +33,12 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
     /// Parses `-12`, `98.16`, `1e3`, `2.5E-2`: at most 12 digits after the point, below 10²⁶.
     /// Refuses trailing text, commas, NaN and Infinity. One pass over the bytes, no allocation.
     public static func parse(_ text: some StringProtocol) -> Quantity? {
-        var utf8 = text.utf8.makeIterator()
+        parse(utf8: text.utf8)
+    }
+
+    /// `parse` over UTF-8 bytes, e.g. a number's literal inside a JSON message.
+    public static func parse<Bytes: Sequence<UInt8>>(utf8 bytes: Bytes) -> Quantity? {
+        var utf8 = bytes.makeIterator()
         var byte = utf8.next()
         var negative = false
         if byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") {
@@ -56,14 +61,21 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
                     if digit == 0 {
                         trailingZeros += 1
                     } else {
-                        for _ in 0..<trailingZeros { mantissa *= 10 }
+                        // Past 38 digits the number is refused below; never multiply into an overflow.
+                        guard trailingZeros <= 38 else { return nil }
+                        for _ in 0..<trailingZeros {
+                            guard let next = timesTen(mantissa) else { return nil }
+                            mantissa = next
+                        }
                         if significantDigits > 0 || trailingZeros > 0 { significantDigits += trailingZeros }
                         trailingZeros = 0
-                        mantissa = mantissa * 10 + digit
+                        guard let next = timesTen(mantissa) else { return nil }
+                        mantissa = next + digit
                         significantDigits += 1
                     }
                 } else {
-                    mantissa = mantissa * 10 + digit
+                    guard let next = timesTen(mantissa) else { return nil }
+                    mantissa = next + digit
                     if mantissa > 0 { significantDigits += 1 }
                 }
                 guard significantDigits <= 38 else { return nil }
@@ -113,6 +125,35 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
         return Quantity(raw: negative ? -mantissa : mantissa)
     }
 
+    /// significand × 10^exponent, when it has at most 12 digits after the point and is below 10²⁶.
+    public init?(significand: UInt64, exponent: Int, negative: Bool) {
+        var mantissa = Int128(significand)
+        var shift = Self.scale + exponent
+        if mantissa == 0 {
+            self = .zero
+            return
+        }
+        while shift < 0 {
+            guard mantissa % 10 == 0 else { return nil }
+            mantissa /= 10
+            shift += 1
+        }
+        guard shift <= 38 else { return nil }
+        for _ in 0..<shift {
+            let (product, overflow) = mantissa.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            mantissa = product
+        }
+        guard mantissa < Self.limit else { return nil }
+        raw = negative ? -mantissa : mantissa
+    }
+
+    /// `value × 10`, or nil when that overflows (more digits than any accepted number has).
+    private static func timesTen(_ value: Int128) -> Int128? {
+        let (product, overflow) = value.multipliedReportingOverflow(by: 10)
+        return overflow || product > Int128.max - 9 ? nil : product
+    }
+
     /// Canonical text: no exponent, no trailing zeros after the point ("98.16", "12002", "-0.5").
     public var description: String {
         let negative = raw < 0
@@ -136,6 +177,15 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
     }
 
     public var isWholeNumber: Bool { raw % Self.one == 0 }
+
+    /// The absolute value.
+    public var magnitude: Quantity { raw < 0 ? -self : self }
+
+    /// The value when it is a whole number that fits in an `Int`.
+    public var exactInt: Int? {
+        guard isWholeNumber else { return nil }
+        return Int(exactly: raw / Self.one)
+    }
 
     /// The nearest `Double`, for display and statistics that need no exactness.
     public var doubleValue: Double { Double(raw) / 1e12 }

@@ -39,10 +39,10 @@ struct IndicatorValues {
     /// One change: `value` nil withdraws it. Target and gap as the engine computes them.
     func change(_ unit: UnitCode, _ period: Period, _ value: String?, indicator: String = "household_fibre_rate",
                 numerator: String? = nil, denominator: String? = nil, completeness: String = "1") -> IndicatorValueChange {
-        let current = value.flatMap(ExactDecimal.parse).map { value -> IndicatorValue in
+        let current = value.flatMap { Quantity.parse($0) }.map { value -> IndicatorValue in
             let target = catalog.target(for: indicator, period: period)
-            return IndicatorValue(value: value, numerator: numerator.flatMap(ExactDecimal.parse) ?? value,
-                                  denominator: denominator.flatMap(ExactDecimal.parse) ?? 100, completeness: ExactDecimal.parse(completeness)!,
+            return IndicatorValue(value: value, numerator: numerator.flatMap { Quantity.parse($0) } ?? value,
+                                  denominator: denominator.flatMap { Quantity.parse($0) } ?? 100, completeness: Quantity.parse(completeness)!,
                                   target: target?.value, targetYear: target?.year, gap: target.map { $0.value - value },
                                   meetsTarget: target.map { $0.isMet(by: value) })
         }

@@ -77,12 +77,12 @@ struct AlertsBench: AsyncParsableCommand {
         for _ in 0..<seriesCount {
             let unit = communes.randomElement(using: &rng)!
             let indicator = indicators.randomElement(using: &rng)!
-            var value = Decimal(Int.random(in: 10...90, using: &rng))
-            var previous: Decimal?
+            var value = Quantity(Int.random(in: 10...90, using: &rng))
+            var previous: Quantity?
             for year in years {
-                value += Decimal(Int.random(in: -6...8, using: &rng))
+                value += Quantity(Int.random(in: -6...8, using: &rng))
                 var shown = max(0, value)
-                if Int.random(in: 0..<40, using: &rng) == 0 { shown = Decimal(Int.random(in: 95...130, using: &rng)) }
+                if Int.random(in: 0..<40, using: &rng) == 0 { shown = Quantity(Int.random(in: 95...130, using: &rng)) }
                 let period = Period.year(year)
                 let target = catalog.target(for: indicator, period: period)
                 let current = IndicatorValue(

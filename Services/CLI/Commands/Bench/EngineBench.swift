@@ -49,8 +49,8 @@ struct EngineBench: AsyncParsableCommand {
                 for pair in 1...(BenchCatalog.elementCount / 2) {
                     let denominator = Int.random(in: 1000...5000, using: &rng)
                     let numerator = Int.random(in: 0...denominator, using: &rng)
-                    observations.append(Observation(unit: unit, period: .month(2025, month), element: BenchCatalog.elementCode(2 * pair - 1), value: Decimal(numerator)))
-                    observations.append(Observation(unit: unit, period: .month(2025, month), element: BenchCatalog.elementCode(2 * pair), value: Decimal(denominator)))
+                    observations.append(Observation(unit: unit, period: .month(2025, month), element: BenchCatalog.elementCode(2 * pair - 1), value: Quantity(numerator)))
+                    observations.append(Observation(unit: unit, period: .month(2025, month), element: BenchCatalog.elementCode(2 * pair), value: Quantity(denominator)))
                 }
                 firstRevision.append((unit, month, observations))
                 let province = catalog.units.province(of: unit)!
@@ -58,7 +58,7 @@ struct EngineBench: AsyncParsableCommand {
                 messages.append(KafkaOutgoingMessage(topic: topics.observations, key: province.rawValue,
                                                      value: try MessageCoding.encode(Envelope(schema: ObservationBatch.schema, source: "bench", data: batch))))
                 for o in observations {
-                    rows.append([unit.rawValue, o.period.description, o.element, "bench-\(unit)-\(month)", "1", String(sequence), ExactDecimal.string(o.value!), province.rawValue])
+                    rows.append([unit.rawValue, o.period.description, o.element, "bench-\(unit)-\(month)", "1", String(sequence), o.value!.description, province.rawValue])
                 }
             }
         }

@@ -139,7 +139,8 @@ final class EngineHandler: TransactionalBatchHandler {
     private func publish(_ changes: IncrementalComputation.Changes, connection: PostgresConnection) async throws {
         guard !changes.indicators.isEmpty else { return }
         var byProvince: [UnitCode: [IndicatorValueChange]] = [:]
-        for (key, change) in changes.indicators.sorted(by: { $0.key < $1.key }) {
+        // Grouped per province; within a message the order of values carries no meaning.
+        for (key, change) in changes.indicators {
             guard let unit = catalog.units[key.unit] else { continue }
             let province = catalog.units.province(of: key.unit) ?? key.unit
             byProvince[province, default: []].append(IndicatorValueChange(

@@ -123,8 +123,7 @@ struct Timestamp: Sendable, Hashable, Comparable {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let day = Day(Date(timeIntervalSince1970: TimeInterval(days * 86_400 - Int64(Day.vietnamOffsetSeconds))))
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", day.year, day.month, day.day,
-                      secondOfDay / 3600, (secondOfDay / 60) % 60, secondOfDay % 60, microseconds)
+        return "\(day.description)T\((secondOfDay / 3600).zeroPadded(2)):\(((secondOfDay / 60) % 60).zeroPadded(2)):\((secondOfDay % 60).zeroPadded(2)).\(Int(microseconds).zeroPadded(6))Z"
     }
 }
 

@@ -89,12 +89,10 @@ struct ReportStore: Sendable {
             }
 
             try await connection.query("DELETE FROM ingest.report_values WHERE report_id = \(submission.reportID)", logger: logger)
-            try await StagingTable(name: "stage_report_values", columns: [("unit", "text"), ("period", "text"), ("element", "text"), ("value", "numeric")])
-                .fill(submission.rows.map { [$0.unit.rawValue, $0.period.description, $0.element, $0.value.description] }, on: connection, logger: logger)
-            try await connection.query("""
-                INSERT INTO ingest.report_values (report_id, unit, period, element, value)
-                SELECT \(submission.reportID), unit, period, element, value FROM stage_report_values
-                """, logger: logger)
+            // Straight in: the report's previous values are gone and its rows are distinct cells.
+            let reportID = submission.reportID
+            try await connection.copy(submission.rows.map { [reportID, $0.unit.rawValue, $0.period.description, $0.element, $0.value.description] },
+                                      into: "ingest.report_values", columns: ["report_id", "unit", "period", "element", "value"], logger: logger)
 
             // One message per province: each goes to its province's partition.
             var byProvince: [UnitCode: [Observation]] = [:]

@@ -19,8 +19,18 @@ public struct StagingTable: Sendable {
         let definition = columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
         try await connection.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(definition)) ON COMMIT DROP"), logger: logger)
         try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(name)"), logger: logger)
+        try await connection.copy(rows, into: name, columns: columns.map(\.name), logger: logger)
+    }
+}
+
+extension PostgresConnection {
+    /// `COPY table (columns) FROM STDIN` of `rows` in PostgreSQL's text format, streamed in 64 KiB
+    /// chunks: the fastest way rows get into a table. `table` may name its schema ("ingest.report_values").
+    public func copy(_ rows: [[String?]], into table: String, columns: [String], logger: Logger) async throws {
         guard !rows.isEmpty else { return }
-        try await connection.copyFrom(table: name, columns: columns.map(\.name), logger: logger) { writer in
+        // PostgresNIO quotes the name as one identifier: quote each part instead.
+        let quoted = table.split(separator: ".").joined(separator: "\".\"")
+        try await copyFrom(table: quoted, columns: columns, logger: logger) { writer in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(64 * 1024)
             for row in rows {

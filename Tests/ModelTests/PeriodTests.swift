@@ -45,4 +45,19 @@ struct PeriodTests {
         #expect(Day("2024-02-30") == nil)
         #expect(Day(year: 2025, month: 7, day: 1).startInstant == Date(timeIntervalSince1970: 1_751_302_800))
     }
+
+    @Test("dates and instants print as ISO 8601, zero-padded, the same as a formatter")
+    func printing() {
+        #expect(Day(year: 2025, month: 7, day: 1).description == "2025-07-01")
+        #expect(7.zeroPadded(2) == "07" && 2025.zeroPadded(2) == "2025" && 0.zeroPadded(3) == "000" && (-5).zeroPadded(3) == "-005")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            // Whole eighths of a second: exact in binary, so truncation and rounding agree.
+            let date = Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_800, using: &rng)) + Double(Int.random(in: 0..<8, using: &rng)) / 8)
+            #expect(RFC3339.string(date) == formatter.string(from: date))
+        }
+    }
 }

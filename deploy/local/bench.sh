@@ -65,34 +65,53 @@ PY
 stop_service() { bash "$here/services.sh" stop bench >/dev/null 2>&1 || true; }
 pid_of() { cat "$state/$1.pid"; }
 
+failed=()
+# DX_BENCH_PHASES: a subset of "ingest engine latency alerts", in that order.
+phases=" ${DX_BENCH_PHASES:-ingest engine latency alerts} "
+want() { [[ "$phases" == *" $1 "* ]]; }
+if want ingest; then
 echo
 log "1/4 ingestion: reports and events through dx-ingest into Kafka, next to COPY (dx-ingest alone)"
 start_service dx-ingest "${prefix}ingest." DX_RATE_LIMIT_PER_MINUTE=0
-failed=()
 "$dx" bench ingest --url "http://127.0.0.1:$INGEST_PORT" --database-url "$ADMIN_URL" --ingest-pid "$(pid_of dx-ingest)" \
   ${DX_BENCH_INGEST_REPORTS:+--reports "$DX_BENCH_INGEST_REPORTS"} ${DX_BENCH_INGEST_EVENTS:+--events "$DX_BENCH_INGEST_EVENTS"} || failed+=(ingest)
 stop_service
+fi
 
+# Each phase has topics of its own (a prefix per phase), so no service starts with another
+# phase's backlog; the database, and so dx-indicators' state, carries over.
+if want engine; then
 echo
 log "2/4 engine: the national load and its revisions through dx-indicators, next to COPY and a materialized view"
 batch=${DX_BENCH_BATCH:-200}
-start_service dx-indicators "$prefix" DX_CONSUMER_BATCH_SIZE="$batch"
-"$dx" bench engine --admin-url "$ADMIN_URL" --brokers "$BROKERS" --topic-prefix "$prefix" --batch-messages "$batch" \
+start_service dx-indicators "${prefix}engine." DX_CONSUMER_BATCH_SIZE="$batch"
+"$dx" bench engine --admin-url "$ADMIN_URL" --brokers "$BROKERS" --topic-prefix "${prefix}engine." --batch-messages "$batch" \
   --indicators-pid "$(pid_of dx-indicators)" ${DX_BENCH_COMMUNES:+--communes "$DX_BENCH_COMMUNES"} || failed+=(engine)
+engine_peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of dx-indicators)/status" 2>/dev/null || true)
+stop_service
+fi
 
+if want latency; then
 echo
 log "3/4 latency: reports through dx-ingest at a steady ${DX_BENCH_RATE:-5000} observations/s, commit to indicator value"
-start_service dx-ingest "$prefix" DX_RATE_LIMIT_PER_MINUTE=0
+start_service dx-indicators "${prefix}latency." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-200}"
+start_service dx-ingest "${prefix}latency." DX_RATE_LIMIT_PER_MINUTE=0
 "$dx" bench latency --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \
-  --topic-prefix "$prefix" --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}" || failed+=(latency)
+  --topic-prefix "${prefix}latency." --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}" || failed+=(latency)
+stop_service
+fi
 
+if want alerts; then
 echo
-log "4/4 alerts: dx-alerts (started now, from the end of the topic: the engine's load is not its work) with every rule on"
-start_service dx-alerts "$prefix" DX_KAFKA_AUTO_OFFSET_RESET=latest
-sleep 3
-"$dx" bench alerts --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" --topic-prefix "$prefix" \
+log "4/4 alerts: dx-alerts with every rule on, behind dx-ingest and dx-indicators"
+start_service dx-indicators "${prefix}alerts." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-200}"
+start_service dx-ingest "${prefix}alerts." DX_RATE_LIMIT_PER_MINUTE=0
+start_service dx-alerts "${prefix}alerts."
+"$dx" bench alerts --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" --topic-prefix "${prefix}alerts." \
   ${DX_BENCH_ALERT_CHANGES:+--changes "$DX_BENCH_ALERT_CHANGES"} || failed+=(alerts)
+fi
 for name in dx-ingest dx-indicators dx-alerts; do
+  [ -f "$state/$name.pid" ] || continue
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of $name)/status" 2>/dev/null || true)
   if [ -n "$peak" ]; then echo "peak memory of $name (VmHWM): $((peak / 1024)) MiB"; fi
 done

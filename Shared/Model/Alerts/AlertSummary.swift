@@ -114,7 +114,7 @@ public struct AlertText: Sendable {
 
     /// "10/11/2026": day/month/year as Vietnamese readers write dates.
     public static func dayVi(_ day: Day) -> String {
-        String(format: "%02d/%02d/%04d", day.day, day.month, day.year)
+        "\(day.day.zeroPadded(2))/\(day.month.zeroPadded(2))/\(day.year.zeroPadded(4))"
     }
 
     /// "Tỷ lệ hộ…" → "tỷ lệ hộ…" inside a sentence; acronyms (two capitals) stay as they are.

@@ -90,7 +90,8 @@ public struct IncrementalComputation: Sendable {
         // Deepest level first, so a parent is computed after all its children.
         while let depth = dirty.keys.max() {
             let keys = dirty.removeValue(forKey: depth)!
-            for key in keys.sorted() {
+            // Cells of one depth depend only on deeper ones: any order gives the same result.
+            for key in keys {
                 if deferredUnits.contains(key.unit) {
                     changes.deferred.insert(key)
                     continue
@@ -120,7 +121,8 @@ public struct IncrementalComputation: Sendable {
             }
         }
 
-        for key in derivedDirty.sorted() {
+        // Quarters and years depend only on native cells, indicators only on cells: no order needed.
+        for key in derivedDirty {
             guard let element = catalog.elements[key.element] else { continue }
             let old = store.cell(key)
             let subperiods = key.period.subperiods(element.periodType).map {
@@ -135,7 +137,7 @@ public struct IncrementalComputation: Sendable {
             }
         }
 
-        for key in indicatorDirty.sorted() {
+        for key in indicatorDirty {
             guard let indicator = catalog.indicators[key.indicator] else { continue }
             var cells: [String: CellState] = [:]
             for element in indicator.elements {

@@ -129,8 +129,7 @@ public enum RFC3339 {
         let day = Day(Date(timeIntervalSince1970: TimeInterval(seconds - Int64(Day.vietnamOffsetSeconds))))
         // `Day` is Vietnam's calendar; shift back so the fields are UTC.
         let secondsOfDay = Int(((seconds % 86_400) + 86_400) % 86_400)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", day.year, day.month, day.day,
-                      secondsOfDay / 3600, (secondsOfDay / 60) % 60, secondsOfDay % 60, Int(millis))
+        return "\(day.description)T\((secondsOfDay / 3600).zeroPadded(2)):\(((secondsOfDay / 60) % 60).zeroPadded(2)):\((secondsOfDay % 60).zeroPadded(2)).\(Int(millis).zeroPadded(3))Z"
     }
 
     /// Parses RFC 3339 with `Z` or an offset, with or without fractional seconds.

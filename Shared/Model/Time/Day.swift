@@ -74,7 +74,7 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     }
 
     public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        "\(year.zeroPadded(4))-\(month.zeroPadded(2))-\(day.zeroPadded(2))"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -88,5 +88,16 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+}
+
+extension Int {
+    /// The decimal digits, left-padded with zeros to `width` ("7" → "07"): what
+    /// `String(format: "%02d")` gives, without Foundation's formatter, which the engine and the
+    /// ingestion path would otherwise call for every date they print.
+    public func zeroPadded(_ width: Int) -> String {
+        let digits = String(self.magnitude)
+        let padding = String(repeating: "0", count: Swift.max(0, width - digits.count))
+        return (self < 0 ? "-" : "") + padding + digits
     }
 }

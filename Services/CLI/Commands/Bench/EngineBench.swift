@@ -179,18 +179,7 @@ struct EngineBench: AsyncParsableCommand {
             """)
         let start = ContinuousClock.now
         try await db.withConnection { connection in
-            try await connection.copyFrom(table: table, columns: ["unit", "period", "element", "report_id", "revision", "sequence", "value", "province"], logger: logger) { writer in
-                var buffer = ByteBuffer()
-                for row in rows {
-                    buffer.writeString(row.map { CopyText.field($0) }.joined(separator: "\t"))
-                    buffer.writeInteger(UInt8(ascii: "\n"))
-                    if buffer.readableBytes > 256 * 1024 {
-                        try await writer.write(buffer)
-                        buffer.clear()
-                    }
-                }
-                try await writer.write(buffer)
-            }
+            try await connection.copy(rows, into: table, columns: ["unit", "period", "element", "report_id", "revision", "sequence", "value", "province"], logger: logger)
         }
         let seconds = (ContinuousClock.now - start).seconds
         try await db.query("DROP TABLE \(unescaped: table)")

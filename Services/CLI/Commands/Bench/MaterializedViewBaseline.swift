@@ -80,20 +80,10 @@ struct MaterializedViewBaseline {
     }
 
     private func copy(_ rows: ArraySlice<[String?]>, into table: String) async throws {
+        // unit, period, element, …, value (index 6), province (index 7)
+        let picked = rows.map { [$0[0], $0[1], $0[2], $0[6], $0[7]] }
         try await db.withConnection { connection in
-            try await connection.copyFrom(table: table, columns: ["unit", "period", "element", "value", "province"], logger: logger) { writer in
-                var buffer = ByteBuffer()
-                for row in rows {
-                    // unit, period, element, …, value (index 6), province (index 7)
-                    buffer.writeString([row[0], row[1], row[2], row[6], row[7]].map { CopyText.field($0) }.joined(separator: "\t"))
-                    buffer.writeInteger(UInt8(ascii: "\n"))
-                    if buffer.readableBytes > 256 * 1024 {
-                        try await writer.write(buffer)
-                        buffer.clear()
-                    }
-                }
-                try await writer.write(buffer)
-            }
+            try await connection.copy(picked, into: table, columns: ["unit", "period", "element", "value", "province"], logger: logger)
         }
     }
 }

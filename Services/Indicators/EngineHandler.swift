@@ -61,15 +61,17 @@ final class EngineHandler: TransactionalBatchHandler {
             }
         }
 
+        // The provinces' cells are disjoint: compute each in memory, then write them all at once
+        // (one COPY and one upsert per table for the batch, not per province).
         var allChanges = IncrementalComputation.Changes()
         for province in order {
             let inputs = provinceInputs[province]!
             var store = try await takeProvince(province, connection: connection)
             let changes = provinceEngine.apply(inputs, to: &store)
-            try await repository.write(changes, on: connection)
             putProvince(province, store)
             allChanges.merge(changes)
         }
+        try await repository.write(allChanges, on: connection)
 
         if !allChanges.deferred.isEmpty || !countryInputs.isEmpty {
             let country = try await countryPass(deferred: allChanges.deferred, inputs: countryInputs, connection: connection)

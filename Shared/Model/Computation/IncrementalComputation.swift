@@ -40,6 +40,13 @@ public struct IncrementalComputation: Sendable {
         public init() {}
 
         public mutating func merge(_ other: Changes) {
+            if cells.isEmpty && indicators.isEmpty && deferred.isEmpty {
+                let (ignored, recomputed) = (ignoredInputs, recomputations)
+                self = other
+                ignoredInputs += ignored
+                recomputations += recomputed
+                return
+            }
             for (key, state) in other.cells { cells[key] = state }
             for (key, change) in other.indicators {
                 if let existing = indicators[key] {

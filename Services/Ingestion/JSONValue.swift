@@ -31,8 +31,37 @@ enum JSONValue: Sendable, Equatable {
 /// A JSON number read exactly: as the engine's `Quantity` when it fits one (at most 12 digits
 /// after the point, below 10²⁶), and as a `Decimal` to describe any other (NaN beyond Decimal).
 struct JSONNumber: Sendable, Equatable {
-    var decimal: Decimal
     var quantity: Quantity?
+    /// What was read, for `decimal`: building a `Decimal` for every number would cost more than
+    /// the rest of the parse, and only a number that is no `Quantity` needs one.
+    private var source: Source
+
+    private enum Source: Sendable, Equatable {
+        case parts(significand: UInt64, exponent: Int, negative: Bool)
+        case text(String)
+        case notANumber
+    }
+
+    init(quantity: Quantity?, significand: UInt64, exponent: Int, negative: Bool) {
+        self.quantity = quantity
+        // Beyond Decimal's exponent range: NaN, which the validators refuse as not finite.
+        source = exponent >= -128 && exponent <= 127 || significand == 0
+            ? .parts(significand: significand, exponent: significand == 0 ? 0 : exponent, negative: negative) : .notANumber
+    }
+
+    init(quantity: Quantity?, text: String) {
+        self.quantity = quantity
+        source = .text(text)
+    }
+
+    var decimal: Decimal {
+        switch source {
+        case .parts(let significand, let exponent, let negative):
+            Decimal(sign: negative && significand != 0 ? .minus : .plus, exponent: exponent, significand: Decimal(significand))
+        case .text(let text): ExactDecimal.parse(text) ?? .nan
+        case .notANumber: .nan
+        }
+    }
 }
 
 /// Where and why a body is not JSON.
@@ -322,11 +351,9 @@ struct JSONParser {
         if overflow {
             // More digits than the fast path holds: let the exact parsers decide.
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
-            return JSONNumber(decimal: ExactDecimal.parse(text) ?? .nan, quantity: Quantity.parse(text))
+            return JSONNumber(quantity: Quantity.parse(text), text: text)
         }
-        let quantity = Quantity(significand: significand, exponent: exponent, negative: negative)
-        guard exponent >= -128 && exponent <= 127 else { return JSONNumber(decimal: significand == 0 ? 0 : .nan, quantity: quantity) }
-        return JSONNumber(decimal: Decimal(sign: negative && significand != 0 ? .minus : .plus, exponent: exponent, significand: Decimal(significand)),
-                          quantity: quantity)
+        return JSONNumber(quantity: Quantity(significand: significand, exponent: exponent, negative: negative),
+                          significand: significand, exponent: exponent, negative: negative)
     }
 }

@@ -120,7 +120,8 @@ struct ReportValidator {
             }
             var value: Quantity?
             switch raw.value {
-            case .number(let number) where number.decimal.isNaN || !number.decimal.isFinite: fail("value", "the value is not a finite number")
+            case .number(let number) where number.quantity == nil && (number.decimal.isNaN || !number.decimal.isFinite):
+                fail("value", "the value is not a finite number")
             case .number(let number):
                 if let quantity = number.quantity {
                     value = quantity

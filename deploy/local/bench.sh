@@ -107,6 +107,10 @@ log "4/4 alerts: dx-alerts with every rule on, behind dx-ingest and dx-indicator
 start_service dx-indicators "${prefix}alerts." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-200}"
 start_service dx-ingest "${prefix}alerts." DX_RATE_LIMIT_PER_MINUTE=0
 start_service dx-alerts "${prefix}alerts."
+# dx-indicators has just started: let it load the provinces' state before anything is timed.
+"$dx" bench latency --warm-up-only --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \
+  --topic-prefix "${prefix}alerts." || failed+=(alerts-warm-up)
+sleep 5
 "$dx" bench alerts --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" --topic-prefix "${prefix}alerts." \
   ${DX_BENCH_ALERT_CHANGES:+--changes "$DX_BENCH_ALERT_CHANGES"} || failed+=(alerts)
 fi

@@ -30,6 +30,7 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: "Seconds to keep the rate.") var seconds = 30
     @Option(help: "Year whose months the reports fill: the current tree's communes exist from July 2025, and the engine bench fills 2025, so 2026 gives fresh cells.") var year = 2026
     @Option(help: "Seconds to wait for the last values.") var timeout = 120
+    @Flag(help: "Only the warm-up (one report per province, until applied): for a freshly started dx-indicators before another bench.") var warmUpOnly = false
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
@@ -71,9 +72,32 @@ struct LatencyBench: AsyncParsableCommand {
             return ("latency-\(run)-\(i)", "\(unit)/\(period)", Array(try JSONSerialization.data(withJSONObject: body)))
         }
         let token = try await TokenStore(database: db, logger: logger).create(unit: .country, name: "dx bench latency \(run)").secret
-        let reader = try IndicatorValueReader(topic: topics.indicatorValues, brokers: brokers, wanted: Set(reports.map(\.key)), logger: logger)
+        // Warm-up: one report per province first. dx-indicators loads a province's state from
+        // PostgreSQL the first time a message for it arrives after a start; that is a cost of
+        // starting, measured and printed here, not the steady-state delay measured after it.
+        let onePerProvince = Dictionary(grouping: communes, by: { catalog.units.province(of: $0) ?? $0 }).values.compactMap(\.first).sorted()
+        let warmPeriod = Period.month(year - 1, 12)
+        let warmUp: [(id: String, key: String, body: [UInt8])] = try onePerProvince.map { unit in
+            let observations = (1...perReport).map { ["element": BenchCatalog.elementCode($0), "value": 1000] as [String: Any] }
+            let body: [String: Any] = ["reportId": "latency-\(run)-warm-\(unit)", "revision": 1, "unit": unit.rawValue, "period": warmPeriod.description, "observations": observations]
+            return ("latency-\(run)-warm-\(unit)", "\(unit)/\(warmPeriod)", Array(try JSONSerialization.data(withJSONObject: body)))
+        }
+        let reader = try IndicatorValueReader(topic: topics.indicatorValues, brokers: brokers, wanted: Set(reports.map(\.key) + warmUp.map(\.key)), logger: logger)
         defer { reader.stop() }
         try await reader.waitForAssignment()
+        let warmStart = ContinuousClock.now
+        for report in warmUp {
+            if let problem = try await submit(report.body, id: report.id, ingestURL: ingestURL, token: token) { throw CLIError(problem) }
+        }
+        while Set(reader.received.keys).isSuperset(of: warmUp.map(\.key)) == false {
+            guard ContinuousClock.now - warmStart < .seconds(timeout * 5) else { throw CLIError("the warm-up reports were not applied within \(timeout * 5) s") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let warmSeconds = (ContinuousClock.now - warmStart).seconds
+        if warmUpOnly {
+            print(String(format: "warm-up: one report per province (%d) applied %.1f s after the first was sent", onePerProvince.count, warmSeconds))
+            return
+        }
 
         printError("latency: \(count) reports of \(perReport) observations, \(String(format: "%.0f", reportsPerSecond)) reports/s (\(rate) obs/s) for \(seconds) s through \(ingestURL)")
         let start = ContinuousClock.now
@@ -90,19 +114,7 @@ struct LatencyBench: AsyncParsableCommand {
                 if due > ContinuousClock.now { try await Task.sleep(until: due) }
                 if inFlight >= 64, let answer = try await group.next() { inFlight -= 1; note(answer) }
                 inFlight += 1
-                group.addTask {
-                    var request = HTTPClientRequest(url: "\(ingestURL)/v1/reports")
-                    request.method = .POST
-                    request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: report.body))
-                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                    let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                    guard response.status.code / 100 == 2 else {
-                        return "report \(report.id): dx-ingest answered \(response.status.code): \(text.prefix(300))"
-                    }
-                    return nil
-                }
+                group.addTask { try await submit(report.body, id: report.id, ingestURL: ingestURL, token: token) }
             }
             for try await answer in group { note(answer) }
             return refused
@@ -124,6 +136,7 @@ struct LatencyBench: AsyncParsableCommand {
         let delays = received.compactMap { key, at in accepted[key].map { at.timeIntervalSince($0) * 1000 } }.sorted()
         let submitted = Double(count * perReport) / submitSeconds
         print("\nDX Pulse latency bench — commit in dx-ingest → indicator values out of dx-indicators, steady load")
+        print(String(format: "  warm-up: one report per province (%d) applied %.1f s after the first was sent (dx-indicators loading each province's state once after its start)", onePerProvince.count, warmSeconds))
         print("  submitted: \(count) reports × \(perReport) observations in \(String(format: "%.1f", submitSeconds)) s = \(Int(submitted)) obs/s (asked \(rate)); \(refused) refused")
         if delays.isEmpty {
             print("  no indicator values arrived within \(timeout) s")
@@ -134,6 +147,19 @@ struct LatencyBench: AsyncParsableCommand {
                      percentile(0.5), percentile(0.99), delays.last!, delays.count, received.count, reports.count,
                      percentile(0.99) < 1000 ? "; p99 under one second" : "; p99 NOT under one second"))
     }
+}
+
+/// POSTs one report; nil when dx-ingest accepted it, else why not.
+private func submit(_ body: [UInt8], id: String, ingestURL: String, token: String) async throws -> String? {
+    var request = HTTPClientRequest(url: "\(ingestURL)/v1/reports")
+    request.method = .POST
+    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    request.headers.add(name: "Content-Type", value: "application/json")
+    request.body = .bytes(ByteBuffer(bytes: body))
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+    guard response.status.code / 100 == 2 else { return "report \(id): dx-ingest answered \(response.status.code): \(text.prefix(300))" }
+    return nil
 }
 
 /// Reads dx.indicator-values.v1 from its end with a group of its own and notes when each wanted

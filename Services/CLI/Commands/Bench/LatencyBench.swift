@@ -54,8 +54,9 @@ struct LatencyBench: AsyncParsableCommand {
         // Months of the year that have ended (a period still running is refused as future).
         let today = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "Asia/Ho_Chi_Minh")!, from: Date())
         let months = year < today.year! ? 12 : max(0, today.month! - 1)
-        guard count <= communes.count * months else {
-            throw ValidationError("\(count) reports need more than the \(communes.count * months) commune-months ended in \(year): lower --rate or --seconds")
+        // The last ended month is the warm-up's; the measured reports fill the months before it.
+        guard months >= 2, count <= communes.count * (months - 1) else {
+            throw ValidationError("\(count) reports need more than the \(communes.count * max(0, months - 1)) commune-months ended in \(year) before its last: lower --rate or --seconds")
         }
         let run = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
         // Report i: commune i mod N, month 1 + i / N — every report a fresh (commune, month).
@@ -76,9 +77,13 @@ struct LatencyBench: AsyncParsableCommand {
         // PostgreSQL the first time a message for it arrives after a start; that is a cost of
         // starting, measured and printed here, not the steady-state delay measured after it.
         let onePerProvince = Dictionary(grouping: communes, by: { catalog.units.province(of: $0) ?? $0 }).values.compactMap(\.first).sorted()
-        let warmPeriod = Period.month(year - 1, 12)
+        // Values of this run (a report with a cell's current values would change nothing, and
+        // publish nothing to wait for).
+        let warmPeriod = Period.month(year, months)
         let warmUp: [(id: String, key: String, body: [UInt8])] = try onePerProvince.map { unit in
-            let observations = (1...perReport).map { ["element": BenchCatalog.elementCode($0), "value": 1000] as [String: Any] }
+            let observations = (1...perReport).map { i in
+                ["element": BenchCatalog.elementCode(i), "value": i % 2 == 0 ? 1000 : Int.random(in: 1...999)] as [String: Any]
+            }
             let body: [String: Any] = ["reportId": "latency-\(run)-warm-\(unit)", "revision": 1, "unit": unit.rawValue, "period": warmPeriod.description, "observations": observations]
             return ("latency-\(run)-warm-\(unit)", "\(unit)/\(warmPeriod)", Array(try JSONSerialization.data(withJSONObject: body)))
         }
@@ -121,10 +126,11 @@ struct LatencyBench: AsyncParsableCommand {
         }
         let submitSeconds = (ContinuousClock.now - start).seconds
         let deadline = ContinuousClock.now + .seconds(timeout)
-        while reader.received.count < reports.count && ContinuousClock.now < deadline {
+        let measured = Set(reports.map(\.key))
+        while reader.received.keys.filter(measured.contains).count < measured.count && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
         }
-        let received = reader.received
+        let received = reader.received.filter { measured.contains($0.key) }
 
         var accepted: [String: Date] = [:]
         let keyByID = Dictionary(uniqueKeysWithValues: reports.map { ($0.id, $0.key) })

@@ -30,7 +30,6 @@ struct DatabaseOptions: ParsableArguments {
 /// Runs `body` with a connection pool that lives exactly as long as the command.
 func withDatabase<T: Sendable>(url: String, logger: Logger, _ body: @escaping @Sendable (Database) async throws -> T) async throws -> T {
     let configuration = try DatabaseConfiguration(url: url)
-    do { try await configuration.checkConnection(logger: logger) } catch { throw CLIError("\(error)") }
     let database = Database(configuration: configuration, logger: logger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
@@ -41,6 +40,9 @@ func withDatabase<T: Sendable>(url: String, logger: Logger, _ body: @escaping @S
         do {
             return try await body(database)
         } catch {
+            // When the pool could not connect it only says so; one plain connection says why.
+            // Tried only after a failure, so a command that works pays nothing for it.
+            do { try await configuration.checkConnection(logger: logger) } catch { throw CLIError("\(error)") }
             throw CLIError(error.postgresDescription)
         }
     }

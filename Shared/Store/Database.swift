@@ -69,11 +69,11 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         return configuration
     }
 
-    var connectionConfiguration: PostgresConnection.Configuration {
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let tlsConfig: PostgresConnection.Configuration.TLS = switch tls {
         case .disable: .disable
-        case .prefer: .prefer(try! .init(configuration: .makeClientConfiguration()))
-        case .require: .require(try! .init(configuration: .makeClientConfiguration()))
+        case .prefer: .prefer(try .init(configuration: .makeClientConfiguration()))
+        case .require: .require(try .init(configuration: .makeClientConfiguration()))
         }
         return PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsConfig)
     }
@@ -82,7 +82,7 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
     /// cannot connect, this says why (refused, no such database, wrong password).
     public func checkConnection(logger: Logger) async throws {
         do {
-            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
+            let connection = try await PostgresConnection.connect(configuration: try connectionConfiguration(), id: 0, logger: logger)
             try? await connection.close()
         } catch {
             throw StoreError.connection("cannot connect to \(self): \(error.postgresDescription)")

@@ -236,32 +236,21 @@ struct JSONParser {
                 index += 1
                 guard let escape = current else { throw error("a string is not closed", at: start) }
                 index += 1
-                switch escape {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800...0xDBFF).contains(scalar) {
-                        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw error("a \\u escape is half of a surrogate pair without its other half")
-                        }
-                        index += 2
-                        let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw error("a \\u escape is half of a surrogate pair without its other half") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(scalar) {
-                        throw error("a \\u escape is half of a surrogate pair without its other half")
-                    }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw error("\\u escape is not a character") }
-                    out.append(contentsOf: Array(String(Character(unicode)).utf8))
-                default:
+                if let byte = JSONEscape.simple(escape) {
+                    out.append(byte)
+                    continue
+                }
+                guard escape == UInt8(ascii: "u") else {
                     throw error("'\\\(Character(Unicode.Scalar(escape)))' is not a JSON escape", at: index - 2)
+                }
+                do {
+                    index = try JSONEscape.unicode(in: bytes, at: index, into: &out)
+                } catch {
+                    switch error.kind {
+                    case .badHex: throw self.error("\\u needs four hex digits", at: error.index)
+                    case .loneSurrogate: throw self.error("a \\u escape is half of a surrogate pair without its other half", at: error.index)
+                    case .notAScalar: throw self.error("\\u escape is not a character", at: error.index)
+                    }
                 }
             case 0..<0x20:
                 throw error("a control character (0x\(String(byte, radix: 16))) inside a string must be escaped")
@@ -270,24 +259,6 @@ struct JSONParser {
                 index += 1
             }
         }
-    }
-
-    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("\\u needs four hex digits") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error("\\u needs four hex digits")
-            }
-            value = value * 16 + digit
-            index += 1
-        }
-        return value
     }
 
     /// RFC 8259 number grammar, read exactly. A number with more than 38 significant digits or

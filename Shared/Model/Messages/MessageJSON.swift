@@ -339,53 +339,25 @@ public struct MessageJSONReader {
             case UInt8(ascii: "\\"):
                 guard let escape = current else { throw error("unterminated string") }
                 index += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
-                case UInt8(ascii: "b"): utf8.append(0x08)
-                case UInt8(ascii: "f"): utf8.append(0x0C)
-                case UInt8(ascii: "n"): utf8.append(0x0A)
-                case UInt8(ascii: "r"): utf8.append(0x0D)
-                case UInt8(ascii: "t"): utf8.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar) {
-                        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw error("a lone surrogate")
-                        }
-                        index += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw error("a lone surrogate") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00..<0xE000).contains(scalar) {
-                        throw error("a lone surrogate")
+                if let byte = JSONEscape.simple(escape) {
+                    utf8.append(byte)
+                    continue
+                }
+                guard escape == UInt8(ascii: "u") else { throw error("an unknown escape") }
+                do {
+                    index = try JSONEscape.unicode(in: bytes, at: index, into: &utf8)
+                } catch {
+                    switch error.kind {
+                    case .badHex: throw self.error("a bad \\u escape")
+                    case .loneSurrogate: throw self.error("a lone surrogate")
+                    case .notAScalar: throw self.error("not a Unicode scalar")
                     }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw error("not a Unicode scalar") }
-                    utf8.append(contentsOf: String(Character(unicode)).utf8)
-                default: throw error("an unknown escape")
                 }
             default:
                 guard byte >= 0x20 else { throw error("a control character in a string") }
                 utf8.append(byte)
             }
         }
-    }
-
-    private mutating func hex4() throws(MessageJSONError) -> UInt32 {
-        guard bytes.count - index >= 4 else { throw error("a short \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error("a bad \\u escape")
-            }
-            value = value * 16 + digit
-            index += 1
-        }
-        return value
     }
 
     /// The bytes of a number per RFC 8259, and whether it is a plain integer.

@@ -41,26 +41,9 @@ PGPASSWORD=postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc 
 
 # start_service NAME PREFIX [VAR=VALUE…]: one service of the bench deployment, ready when this returns.
 start_service() {
-  local name=$1 topic_prefix=$2 role port
+  local name=$1 topic_prefix=$2
   shift 2
-  case "$name" in
-    dx-ingest) role=dx_ingest; port=$INGEST_PORT ;;
-    dx-indicators) role=dx_indicators; port=$INDICATORS_PORT ;;
-    dx-alerts) role=dx_alerts; port=$ALERTS_PORT ;;
-  esac
-  env DX_POSTGRES_URL="postgres://$role:$role@127.0.0.1:$PG_PORT/dx" DX_KAFKA_BROKERS="$BROKERS" \
-    DX_TOPIC_PREFIX="$topic_prefix" DX_HTTP_PORT="$port" DX_LOG_LEVEL=warning "$@" \
-    nohup "$bin/$name" >>"$state/$name.log" 2>&1 &
-  echo $! > "$state/$name.pid"
-  python3 - "$port" "$name" <<'PY'
-import sys, time, urllib.request
-for _ in range(240):
-    try:
-        if urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/ready", timeout=2).status == 200: sys.exit(0)
-    except Exception: pass
-    time.sleep(0.5)
-sys.exit(f"{sys.argv[2]} not ready")
-PY
+  DX_BIN_DIR="$root/$bin" DX_LOG_LEVEL=warning bash "$here/services.sh" start-one bench "$name" DX_TOPIC_PREFIX="$topic_prefix" "$@" >/dev/null
 }
 stop_service() { bash "$here/services.sh" stop bench >/dev/null 2>&1 || true; }
 pid_of() { cat "$state/$1.pid"; }

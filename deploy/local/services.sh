@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The three services of a profile as background processes, logs and pids in .dx/PROFILE/.
 #   services.sh start|stop|status PROFILE
+#   services.sh start-one PROFILE NAME [VAR=VALUE...]   one service, with extra settings, until ready
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -39,20 +40,34 @@ sys.exit(1)
 PY
 }
 
+# start_one NAME [VAR=VALUE...]: the service in the background, its pid in the state directory.
+start_one() {
+  local name=$1 role port
+  shift
+  [ -x "$bin/$name" ] || die "$bin/$name is not built (run swift build)"
+  role=$(service_role "$name")
+  port=$(service_port "$name")
+  env DX_POSTGRES_URL="postgres://$role:$role@127.0.0.1:$PG_PORT/dx" DX_KAFKA_BROKERS="$BROKERS" \
+    DX_HTTP_HOST=127.0.0.1 DX_HTTP_PORT="$port" DX_LOG_LEVEL="${DX_LOG_LEVEL:-info}" "$@" \
+    nohup "$bin/$name" >>"$state/$name.log" 2>&1 &
+  echo $! > "$state/$name.pid"
+  log "started $name ($profile) on port $port, log $state/$name.log"
+}
+
 case "$cmd" in
 start)
   for name in dx-ingest dx-indicators dx-alerts; do
     if running "$name"; then log "$name ($profile) already running"; continue; fi
-    [ -x "$bin/$name" ] || die "$bin/$name is not built (run swift build)"
-    role=$(service_role "$name")
-    port=$(service_port "$name")
-    DX_POSTGRES_URL="postgres://$role:$role@127.0.0.1:$PG_PORT/dx" DX_KAFKA_BROKERS="$BROKERS" \
-      DX_HTTP_HOST=127.0.0.1 DX_HTTP_PORT="$port" DX_LOG_LEVEL="${DX_LOG_LEVEL:-info}" \
-      nohup "$bin/$name" >>"$state/$name.log" 2>&1 &
-    echo $! > "$state/$name.pid"
-    log "started $name ($profile) on port $port, log $state/$name.log"
+    start_one "$name"
   done
   for name in dx-ingest dx-indicators dx-alerts; do wait_ready "$name" "$(service_port "$name")"; done
+  ;;
+start-one)
+  name=${3:?usage: services.sh start-one PROFILE NAME [VAR=VALUE...]}
+  shift 3
+  if running "$name"; then die "$name ($profile) is already running"; fi
+  start_one "$name" "$@"
+  wait_ready "$name" "$(service_port "$name")"
   ;;
 stop)
   for name in dx-alerts dx-indicators dx-ingest; do

@@ -198,10 +198,9 @@ struct AlertsBench: AsyncParsableCommand {
             if let accepted = accepted[fingerprint] { fromAccepted.append(at.timeIntervalSince(accepted) * 1000) }
         }
         func describe(_ values: [Double]) -> String {
-            let sorted = values.sorted()
-            guard !sorted.isEmpty else { return "no samples" }
-            func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)] }
-            return String(format: "p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d alerts)", percentile(0.5), percentile(0.99), sorted.last!, sorted.count)
+            let delays = Delays(values)
+            guard let max = delays.sorted.last else { return "no samples" }
+            return String(format: "p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d alerts)", delays.percentile(0.5), delays.percentile(0.99), max, values.count)
         }
         print("  indicator value committed → alert on \(topics.alerts): \(describe(fromCommit))")
         print("  dx-ingest's 2xx → alert on \(topics.alerts):             \(describe(fromAccepted))")

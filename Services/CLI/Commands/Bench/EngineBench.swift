@@ -147,8 +147,8 @@ struct EngineBench: AsyncParsableCommand {
         line("just PostgreSQL: REFRESH MATERIALIZED VIEW, whole load", String(format: "%.2f s", baseline.refreshSeconds), "\(baseline.indicatorRows) indicator values")
         line("just PostgreSQL: batch of \(baseline.batchRows) obs → fresh results", String(format: "%.2f s", baseline.batchToFreshSeconds),
              String(format: "= %.0f obs/s if refreshed after each batch; dx-indicators %.2f× that rate (its delay: the latency bench)", baseline.observationsPerSecond, rate / baseline.observationsPerSecond))
-        if let pid = indicatorsPid, let peak = Self.peakMemory(pid: pid) {
-            line("dx-indicators peak memory (VmHWM)", "\(peak / 1024) MiB")
+        if let pid = indicatorsPid, let memory = ProcessMemory(pid: pid) {
+            line("dx-indicators peak memory (VmHWM)", "\(memory.peak / 1_048_576) MiB")
         }
         if mismatches > 0 { throw ExitCode(1) }
     }
@@ -185,19 +185,6 @@ struct EngineBench: AsyncParsableCommand {
         try await db.query("DROP TABLE \(unescaped: table)")
         return seconds
     }
-
-    /// Peak resident memory in KiB from /proc.
-    static func peakMemory(pid: Int32) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        }
-        return nil
-    }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// `dx bench catalog --out DIR`: the catalog with the bench elements, for `dx catalog load --dir DIR`.

@@ -123,7 +123,7 @@ struct IngestBench: AsyncParsableCommand {
                 results["events"] = Phase(rows: eventCount, requests: batches.count, httpSeconds: eventPhase.http, kafkaSeconds: eventPhase.kafka, copySeconds: eventCopy)
             }
 
-            let memory = pid.flatMap(Self.memory)
+            let memory = pid.flatMap(ProcessMemory.init(pid:))
             print(Self.render(results, memory: memory, pid: pid, clients: clientCount, perReport: perReport, perRequest: perRequest))
             if json {
                 var object: [String: Any] = ["clients": clientCount]
@@ -234,17 +234,6 @@ struct IngestBench: AsyncParsableCommand {
         }
     }
 
-    /// VmHWM (peak resident set) and VmRSS of a process, in bytes.
-    static func memory(pid: Int32) -> (peak: Int, resident: Int)? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        func kilobytes(_ key: String) -> Int? {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
-            return line.split(separator: " ").compactMap { Int($0) }.first
-        }
-        guard let peak = kilobytes("VmHWM"), let resident = kilobytes("VmRSS") else { return nil }
-        return (peak * 1024, resident * 1024)
-    }
-
     static func format(_ value: Double, digits: Int = 2) -> String {
         String(format: "%.\(digits)f", value)
     }
@@ -260,7 +249,7 @@ struct IngestBench: AsyncParsableCommand {
         return String(out.reversed())
     }
 
-    static func render(_ results: [String: Phase], memory: (peak: Int, resident: Int)?, pid: Int32?, clients: Int, perReport: Int, perRequest: Int) -> String {
+    static func render(_ results: [String: Phase], memory: ProcessMemory?, pid: Int32?, clients: Int, perReport: Int, perRequest: Int) -> String {
         var lines = [
             "",
             "                         through dx-ingest into Kafka    COPY into PostgreSQL    ratio",

@@ -139,19 +139,19 @@ struct LatencyBench: AsyncParsableCommand {
             """).decode((String, Date).self) {
             if let key = keyByID[id] { accepted[key] = at }
         }
-        let delays = received.compactMap { key, at in accepted[key].map { at.timeIntervalSince($0) * 1000 } }.sorted()
+        let delays = Delays(received.compactMap { key, at in accepted[key].map { at.timeIntervalSince($0) * 1000 } })
         let submitted = Double(count * perReport) / submitSeconds
         print("\nDX Pulse latency bench — commit in dx-ingest → indicator values out of dx-indicators, steady load")
         print(String(format: "  warm-up: one report per province (%d) applied %.1f s after the first was sent (dx-indicators loading each province's state once after its start)", onePerProvince.count, warmSeconds))
         print("  submitted: \(count) reports × \(perReport) observations in \(String(format: "%.1f", submitSeconds)) s = \(Int(submitted)) obs/s (asked \(rate)); \(refused) refused")
-        if delays.isEmpty {
+        guard let max = delays.sorted.last else {
             print("  no indicator values arrived within \(timeout) s")
             throw ExitCode(1)
         }
-        func percentile(_ p: Double) -> Double { delays[min(delays.count - 1, max(0, Int((p * Double(delays.count)).rounded(.up)) - 1))] }
+        let p99 = delays.percentile(0.99)
         print(String(format: "  delay: p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d reports (%d of %d arrived)%@",
-                     percentile(0.5), percentile(0.99), delays.last!, delays.count, received.count, reports.count,
-                     percentile(0.99) < 1000 ? "; p99 under one second" : "; p99 NOT under one second"))
+                     delays.percentile(0.5), p99, max, delays.sorted.count, received.count, reports.count,
+                     p99 < 1000 ? "; p99 under one second" : "; p99 NOT under one second"))
     }
 }
 

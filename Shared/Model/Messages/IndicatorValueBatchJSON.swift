@@ -48,7 +48,7 @@ extension IndicatorValueChange {
         writer.key("level", level.rawValue)
         writer.key("meetsTarget", ifPresent: meetsTarget)
         writer.key("numerator", ifPresent: numerator)
-        writer.key("period", period.description)
+        writer.key("period", period)
         writer.key("previousValue", ifPresent: previousValue)
         writer.key("target", ifPresent: target)
         writer.key("targetYear", ifPresent: targetYear)

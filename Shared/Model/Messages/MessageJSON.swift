@@ -158,7 +158,7 @@ public struct MessageJSONWriter {
 
     /// A number as `JSONEncoder` writes the `Decimal` of the same value: the canonical text.
     public mutating func number(_ value: Quantity) {
-        bytes.append(contentsOf: value.description.utf8)
+        value.appendText(to: &bytes)
     }
 
     public mutating func number(_ value: some BinaryInteger) {
@@ -172,6 +172,14 @@ public struct MessageJSONWriter {
     public mutating func key(_ name: StaticString, _ value: String) {
         key(name)
         string(value)
+    }
+
+    /// A period needs no escaping: its bytes go straight in.
+    public mutating func key(_ name: StaticString, _ period: Period) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        period.appendText(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func key(_ name: StaticString, ifPresent value: String?) {

@@ -55,7 +55,7 @@ extension Observation {
         writer.beginObject()
         writer.key("delta", ifPresent: delta)
         writer.key("element", element)
-        writer.key("period", period.description)
+        writer.key("period", period)
         writer.key("unit", unit.rawValue)
         writer.key("value", ifPresent: value)
         writer.key("withdrawn", ifPresent: withdrawn)

@@ -156,24 +156,66 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
 
     /// Canonical text: no exponent, no trailing zeros after the point ("98.16", "12002", "-0.5").
     public var description: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendText(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `description`'s bytes: how messages, COPY rows and digests write a number
+    /// without building a String for it.
+    public func appendText(to bytes: inout [UInt8]) {
         let negative = raw < 0
-        let magnitude = negative ? UInt128(-raw) : UInt128(raw)
-        let integer = magnitude / UInt128(Self.one)
-        var fraction = magnitude % UInt128(Self.one)
-        var text = negative ? "-" : ""
-        text += String(integer)
-        if fraction > 0 {
-            var digits = Self.scale
-            while fraction % 10 == 0 {
-                fraction /= 10
-                digits -= 1
-            }
-            let fractionText = String(fraction)
-            text += "."
-            text += String(repeating: "0", count: digits - fractionText.count)
-            text += fractionText
+        let magnitude = raw.magnitude
+        let integer: UInt128
+        var fraction: UInt64
+        if magnitude >> 64 == 0 {
+            // The common case: 64-bit arithmetic, not the 128-bit division routine.
+            let small = UInt64(magnitude)
+            integer = UInt128(small / 1_000_000_000_000)
+            fraction = small % 1_000_000_000_000
+        } else {
+            integer = magnitude / UInt128(Self.one)
+            fraction = UInt64(magnitude % UInt128(Self.one))
         }
-        return text
+        if negative { bytes.append(UInt8(ascii: "-")) }
+        if integer >> 64 == 0 {
+            Self.appendDigits(UInt64(integer), to: &bytes)
+        } else {
+            bytes.append(contentsOf: String(integer).utf8)
+        }
+        guard fraction > 0 else { return }
+        var digits = Self.scale
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        bytes.append(UInt8(ascii: "."))
+        var divisor: UInt64 = 1
+        for _ in 1..<digits { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
+            divisor /= 10
+        }
+    }
+
+    /// Decimal digits of `value`, no sign, no padding.
+    public static func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
+        guard value >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64.max's 20 digits
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            var end = buffer.count
+            var rest = value
+            while rest > 0 {
+                end -= 1
+                buffer[end] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            bytes.append(contentsOf: buffer[end...])
+        }
     }
 
     public var isWholeNumber: Bool { raw % Self.one == 0 }

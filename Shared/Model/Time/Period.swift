@@ -60,10 +60,26 @@ public struct Period: Hashable, Comparable, Sendable, Codable, CustomStringConve
     }
 
     public var description: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8)
+        appendText(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `description`'s bytes ("2025", "2025-Q3", "2025-07") without building a String.
+    public func appendText(to bytes: inout [UInt8]) {
+        if year < 0 { bytes.append(UInt8(ascii: "-")) }
+        Quantity.appendDigits(UInt64(year.magnitude), to: &bytes)
         switch type {
-        case .year: return String(year)
-        case .quarter: return "\(year)-Q\(index)"
-        case .month: return index < 10 ? "\(year)-0\(index)" : "\(year)-\(index)"
+        case .year: break
+        case .quarter:
+            bytes.append(UInt8(ascii: "-"))
+            bytes.append(UInt8(ascii: "Q"))
+            Quantity.appendDigits(UInt64(index), to: &bytes)
+        case .month:
+            bytes.append(UInt8(ascii: "-"))
+            if index < 10 { bytes.append(UInt8(ascii: "0")) }
+            Quantity.appendDigits(UInt64(index), to: &bytes)
         }
     }
 

@@ -59,7 +59,7 @@ enum JSONReportParser {
 
         let rows = observations.enumerated().map { index, item -> ReportValidator.RawRow in
             guard case .object = item else {
-                return ReportValidator.RawRow(line: index + 1, value: .missing, pointerBase: "/observations/\(index)",
+                return ReportValidator.RawRow(line: index + 1, value: .missing, observationIndex: index,
                                               shapeError: ("observation", "an observation must be an object {unit, period, element, value}, not \(item.kind)"))
             }
             let value: ReportValidator.RawValue = switch item["value"] {
@@ -74,7 +74,7 @@ enum JSONReportParser {
                 period: string(item["period"]) ?? defaultPeriod,
                 element: string(item["element"]),
                 value: value,
-                pointerBase: "/observations/\(index)"
+                observationIndex: index
             )
         }
         return (ReportHeader(reportID: reportID, revision: revision, partial: partial), rows)
@@ -95,10 +95,27 @@ extension ReportSubmission {
     /// A digest of the rows in a canonical order: the same values in any order or format give
     /// the same digest.
     static func digest(_ rows: [ReportRow]) -> [UInt8] {
-        var hasher = SHA256()
-        for row in rows.sorted(by: { $0.key < $1.key }) {
-            hasher.update(data: Data("\(row.unit)\u{1}\(row.period)\u{1}\(row.element)\u{1}\(row.value)\u{0}".utf8))
+        // The bytes of "unit\u{1}period\u{1}element\u{1}value\u{0}" per row, in key order,
+        // written into one buffer and hashed at once.
+        let order = rows.indices.sorted {
+            let (a, b) = (rows[$0], rows[$1])
+            return (a.unit, a.element, a.period) < (b.unit, b.element, b.period)
         }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rows.count * 40)
+        for index in order {
+            let row = rows[index]
+            bytes.append(contentsOf: row.unit.rawValue.utf8)
+            bytes.append(1)
+            row.period.appendText(to: &bytes)
+            bytes.append(1)
+            bytes.append(contentsOf: row.element.utf8)
+            bytes.append(1)
+            row.value.appendText(to: &bytes)
+            bytes.append(0)
+        }
+        var hasher = SHA256()
+        hasher.update(data: bytes)
         return Array(hasher.finalize())
     }
 }

@@ -9,7 +9,7 @@ enum JSONValue: Sendable, Equatable {
     case number(JSONNumber)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     var kind: String {
         switch self {
@@ -25,6 +25,33 @@ enum JSONValue: Sendable, Equatable {
     subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
+    }
+}
+
+/// An object's members as given. A request's objects have a handful of members and are read by
+/// a few fixed names, so a list searched from the end is cheaper than a dictionary built for
+/// every row; a repeated name means its last value, as in most parsers.
+struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    private var members: [(name: String, value: JSONValue)] = []
+
+    init() {}
+
+    init(dictionaryLiteral elements: (String, JSONValue)...) {
+        for (name, value) in elements { append(name, value) }
+    }
+
+    mutating func append(_ name: String, _ value: JSONValue) {
+        members.append((name, value))
+    }
+
+    subscript(name: String) -> JSONValue? {
+        members.last { $0.name == name }?.value
+    }
+
+    /// Equal when every name means the same value in both.
+    static func == (a: JSONObject, b: JSONObject) -> Bool {
+        let names = Set(a.members.map(\.name))
+        return names == Set(b.members.map(\.name)) && names.allSatisfy { a[$0] == b[$0] }
     }
 }
 
@@ -80,44 +107,51 @@ struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
 struct JSONParser {
     static let maximumDepth = 64
 
-    private let bytes: [UInt8]
-    private var index = 0
+    /// A slice, so one line of an NDJSON body is read in place; positions are the slice's.
+    private let bytes: ArraySlice<UInt8>
+    private var index: Int
 
-    private init(_ bytes: [UInt8]) {
+    private init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
+        index = bytes.startIndex
     }
 
     static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        try parse(bytes[...])
+    }
+
+    /// Lines and columns of errors count from the start of the slice.
+    static func parse(_ bytes: ArraySlice<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
-        if parser.index == 0, bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-            parser.index = 3
+        if parser.index == bytes.startIndex, bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            parser.index = bytes.startIndex + 3
             parser.skipWhitespace()
         }
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        guard parser.index == bytes.endIndex else { throw parser.error("unexpected text after the JSON value") }
         return value
     }
 
     static func parse<S: Sequence<UInt8>>(_ bytes: S) throws(JSONSyntaxError) -> JSONValue {
-        try parse(Array(bytes))
+        try parse(Array(bytes)[...])
     }
 
     private func error(_ reason: String, at position: Int? = nil) -> JSONSyntaxError {
-        let end = min(position ?? index, bytes.count)
-        var line = 1, lineStart = 0
-        for i in 0..<end where bytes[i] == UInt8(ascii: "\n") {
+        let end = min(position ?? index, bytes.endIndex)
+        var line = 1, lineStart = bytes.startIndex
+        for i in bytes.startIndex..<end where bytes[i] == UInt8(ascii: "\n") {
             line += 1
             lineStart = i + 1
         }
         return JSONSyntaxError(line: line, column: end - lineStart + 1, reason: reason)
     }
 
-    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+    private var current: UInt8? { index < bytes.endIndex ? bytes[index] : nil }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count {
+        while index < bytes.endIndex {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
             default: return
@@ -151,7 +185,7 @@ struct JSONParser {
 
     private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let count = word.utf8CodeUnitCount
-        let matches = index + count <= bytes.count && word.withUTF8Buffer { expected in
+        let matches = index + count <= bytes.endIndex && word.withUTF8Buffer { expected in
             (0..<count).allSatisfy { bytes[index + $0] == expected[$0] }
         }
         guard matches else { throw error("expected \(word), found \(describeCurrent())") }
@@ -160,7 +194,7 @@ struct JSONParser {
 
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         index += 1
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             index += 1
@@ -174,8 +208,7 @@ struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after the member name, found \(describeCurrent())") }
             index += 1
             skipWhitespace()
-            // A repeated member: the last one wins, as in most parsers.
-            members[key] = try value(depth: depth + 1)
+            members.append(key, try value(depth: depth + 1))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -214,7 +247,7 @@ struct JSONParser {
         index += 1
         // Fast path: no escapes.
         var end = index
-        while end < bytes.count {
+        while end < bytes.endIndex {
             let byte = bytes[end]
             if byte == UInt8(ascii: "\"") {
                 let text = String(decoding: bytes[index..<end], as: UTF8.self)

@@ -43,8 +43,13 @@ struct ReportValidator {
     static let reportIDPattern = "letters, digits and . _ - : (at most 200)"
 
     static func isValidReportID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 200 && id.unicodeScalars.allSatisfy {
-            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "._-:".unicodeScalars.contains($0)
+        // ASCII only, so the bytes decide (a byte of a non-ASCII character is ≥ 0x80 and refused).
+        !id.isEmpty && id.utf8.count <= 200 && id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: ":"): true
+            default: false
+            }
         }
     }
 
@@ -55,19 +60,22 @@ struct ReportValidator {
         var period: String?
         var element: String?
         var value: RawValue
-        var pointerBase: String?
+        /// The row's index in a JSON body's `observations`; nil for CSV.
+        var observationIndex: Int?
+        /// Where the row is in a JSON body, built only for a row with a problem.
+        var pointerBase: String? { observationIndex.map { "/observations/\($0)" } }
         /// Set when the row is not even shaped like an observation (a JSON number instead of an
         /// object, a CSV row with more fields than the header): the field to blame and why.
         var shapeError: (field: String, reason: String)?
 
-        init(line: Int, unit: String? = nil, period: String? = nil, element: String? = nil, value: RawValue, pointerBase: String? = nil,
+        init(line: Int, unit: String? = nil, period: String? = nil, element: String? = nil, value: RawValue, observationIndex: Int? = nil,
              shapeError: (field: String, reason: String)? = nil) {
             self.line = line
             self.unit = unit
             self.period = period
             self.element = element
             self.value = value
-            self.pointerBase = pointerBase
+            self.observationIndex = observationIndex
             self.shapeError = shapeError
         }
     }
@@ -85,7 +93,9 @@ struct ReportValidator {
         var rows: [ReportRow] = []
         var errors: [Problem.RowError] = []
         var outOfScope: [Problem.RowError] = []
-        var firstLine: [CellKey: Int] = [:]
+        // Each accepted row's index by cell: finds a cell given twice, and a numerator's denominator.
+        var rowIndex: [CellKey: Int] = [:]
+        rowIndex.reserveCapacity(raws.count)
 
         for raw in raws {
             var failed = false
@@ -145,7 +155,7 @@ struct ReportValidator {
             case .wrongType(let kind): fail("value", "value must be a number, not \(kind)")
             }
             // The catalog's rules, as far as the fields that could be read allow.
-            for violation in ObservationRules.problems(unit: unit?.code, period: period, element: element?.code, value: value, catalog: catalog, today: today) {
+            for violation in ObservationRules.problems(unit: unit, period: period, element: element, value: value, today: today) {
                 fail(violation.field.rawValue, violation.reason)
             }
             if let unit, !catalog.units.isWithin(unit.code, subtreeOf: scope) {
@@ -156,23 +166,25 @@ struct ReportValidator {
             }
             guard !failed, let unit, let element, let period, let value else { continue }
             let row = ReportRow(line: raw.line, unit: unit.code, period: period, element: element.code, value: value)
-            if let first = firstLine[row.key] {
-                fail("element", "\(element.code) for \(unit.code) \(period) is given twice (first on line \(first))")
+            if let first = rowIndex.updateValue(rows.count, forKey: row.key) {
+                rowIndex[row.key] = first
+                fail("element", "\(element.code) for \(unit.code) \(period) is given twice (first on line \(rows[first].line))")
                 continue
             }
-            firstLine[row.key] = raw.line
             rows.append(row)
         }
 
         // A numerator above its denominator in the same report cannot be right.
-        let byKey = Dictionary(uniqueKeysWithValues: rows.map { ($0.key, $0) })
-        for indicator in catalog.indicators.values.sorted(by: { $0.code < $1.code }) where indicator.kind == .ratio {
-            guard let numerator = indicator.numerator, let denominator = indicator.denominator else { continue }
-            for row in rows where row.element == numerator {
-                guard let total = byKey[CellKey(unit: row.unit, period: row.period, element: denominator)], row.value > total.value else { continue }
+        let denominators = catalog.denominatorsByNumerator
+        for row in rows {
+            guard let codes = denominators[row.element] else { continue }
+            for denominator in codes {
+                guard let index = rowIndex[CellKey(unit: row.unit, period: row.period, element: denominator)] else { continue }
+                let total = rows[index]
+                guard row.value > total.value else { continue }
                 errors.append(Problem.RowError(
                     line: row.line, field: "value",
-                    reason: "\(numerator) (\(row.value)) is above \(denominator) (\(total.value), line \(total.line)) for \(row.unit) \(row.period)",
+                    reason: "\(row.element) (\(row.value)) is above \(denominator) (\(total.value), line \(total.line)) for \(row.unit) \(row.period)",
                     pointer: nil
                 ))
             }

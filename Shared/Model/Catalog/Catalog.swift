@@ -12,6 +12,9 @@ public struct Catalog: Sendable {
     private let indicatorsByElement: [String: [Indicator]]
     /// Percent elements weighted by an element: a change of the weight changes their roll-up.
     private let ratesByWeight: [String: [String]]
+    /// The denominators each numerator of a ratio indicator is divided by (in indicator-code
+    /// order, each once): a report whose numerator exceeds one of them cannot be right.
+    public let denominatorsByNumerator: [String: [String]]
 
     public init(units: [AdministrativeUnit], successions: [Succession] = [], elements: [DataElement],
                 indicators: [Indicator], targets: [Target]) {
@@ -30,6 +33,13 @@ public struct Catalog: Sendable {
             if let weight = element.weight { byWeight[weight, default: []].append(element.code) }
         }
         self.ratesByWeight = byWeight
+        var denominators: [String: [String]] = [:]
+        for indicator in indicators.sorted(by: { $0.code < $1.code }) where indicator.kind == .ratio {
+            guard let numerator = indicator.numerator, let denominator = indicator.denominator,
+                  !(denominators[numerator] ?? []).contains(denominator) else { continue }
+            denominators[numerator, default: []].append(denominator)
+        }
+        self.denominatorsByNumerator = denominators
     }
 
     public func indicators(using element: String) -> [Indicator] {

@@ -183,8 +183,18 @@ public enum ObservationRules {
         let elementInfo = element.flatMap { catalog.elements[$0] }
         if let unit, unitInfo == nil { found.append(Violation(field: .unit, reason: "unit \(unit) is not in the catalog")) }
         if let element, elementInfo == nil { found.append(Violation(field: .element, reason: "data element \(element) is not in the catalog")) }
-        if let period, let element, let elementInfo, period.type != elementInfo.periodType {
-            found.append(Violation(field: .period, reason: "\(element) is reported per \(elementInfo.periodType.rawValue), not per \(period.type.rawValue) (period \(period))"))
+        found += problems(unit: unitInfo, period: period, element: elementInfo, value: value, today: today)
+        return found
+    }
+
+    /// The rules for a unit and element already looked up in the catalog (nil: not read, or not
+    /// in the catalog, which the caller reports in its own words). No array is built for a
+    /// valid observation: this runs for every row of every request.
+    public static func problems(unit unitInfo: AdministrativeUnit?, period: Period?, element elementInfo: DataElement?, value: Quantity?,
+                                today: Day?) -> [Violation] {
+        var found: [Violation] = []
+        if let period, let elementInfo, period.type != elementInfo.periodType {
+            found.append(Violation(field: .period, reason: "\(elementInfo.code) is reported per \(elementInfo.periodType.rawValue), not per \(period.type.rawValue) (period \(period))"))
         }
         if let period, let unitInfo, !unitInfo.isValid(at: period) {
             let span = [unitInfo.validFrom.map { "from \($0)" }, unitInfo.validTo.map { "until \($0)" }].compactMap { $0 }.joined(separator: " ")

@@ -69,8 +69,16 @@ public struct UnitDirectory: Sendable {
     }
 
     /// True when `code` is `root` or lies under it.
+    /// Walks up the parents without building the ancestor list: every row of a request asks.
     public func isWithin(_ code: UnitCode, subtreeOf root: UnitCode) -> Bool {
-        code == root || ancestors(of: code).contains(root)
+        var current: UnitCode? = code
+        var steps = 0
+        while let unit = current, steps <= 16 {
+            if unit == root { return true }
+            current = units[unit]?.parent
+            steps += 1
+        }
+        return false
     }
 
     /// Names from the root down to the unit, e.g. ["Việt Nam", "Tỉnh Quảng Trị", "Huyện Đa Krông"].

@@ -41,17 +41,19 @@ struct ReportStore: Sendable {
         let outbox = self.outbox
         let topics = self.topics
         return try await database.withTransaction { connection -> Outcome in
-            try await connection.query("""
-                INSERT INTO ingest.reports (report_id, unit, revision, sequence) VALUES (\(submission.reportID), \(token.unit.rawValue), 0, 0)
-                ON CONFLICT (report_id) DO NOTHING
-                """, logger: logger)
+            // Creates the report or locks the existing one (the no-op update takes the row lock),
+            // and draws the acceptance sequence, in one round trip.
             var owner = token.unit.rawValue
             var current = 0
-            for try await (unit, revision) in try await connection.query(
-                "SELECT unit, revision FROM ingest.reports WHERE report_id = \(submission.reportID) FOR UPDATE", logger: logger
-            ).decode((String, Int).self) {
+            var sequence: Int64 = 0
+            for try await (unit, revision, next) in try await connection.query("""
+                INSERT INTO ingest.reports (report_id, unit, revision, sequence) VALUES (\(submission.reportID), \(token.unit.rawValue), 0, 0)
+                ON CONFLICT (report_id) DO UPDATE SET report_id = excluded.report_id
+                RETURNING unit, revision, nextval('ingest.acceptance_sequence')
+                """, logger: logger).decode((String, Int, Int64).self) {
                 owner = unit
                 current = revision
+                sequence = next
             }
             if current > 0 && !catalog.units.isWithin(UnitCode(owner), subtreeOf: token.unit) {
                 throw Problem.forbidden("report \(submission.reportID) belongs to unit \(owner), outside the token's unit \(token.unit)")
@@ -71,28 +73,30 @@ struct ReportStore: Sendable {
                 throw Problem.conflict("revision \(submission.revision) of report \(submission.reportID) is older than the accepted revision \(current); a lower revision never replaces a higher one")
             }
 
-            var sequence: Int64 = 0
-            for try await value in try await connection.query("SELECT nextval('ingest.acceptance_sequence')", logger: logger).decode(Int64.self) {
-                sequence = value
-            }
-
+            // A committed report has revision 1 or more: at 0 it is new and has no values yet.
             var previous = Set<CellKey>()
-            for try await (unit, period, element) in try await connection.query(
-                "SELECT unit, period, element FROM ingest.report_values WHERE report_id = \(submission.reportID)", logger: logger
-            ).decode((String, String, String).self) {
-                if let period = Period(period) { previous.insert(CellKey(unit: UnitCode(unit), period: period, element: element)) }
+            if current > 0 {
+                for try await (unit, period, element) in try await connection.query(
+                    "DELETE FROM ingest.report_values WHERE report_id = \(submission.reportID) RETURNING unit, period, element", logger: logger
+                ).decode((String, String, String).self) {
+                    if let period = Period(period) { previous.insert(CellKey(unit: UnitCode(unit), period: period, element: element)) }
+                }
             }
-            let keys = Set(submission.rows.map(\.key))
-            let withdrawn = previous.subtracting(keys).sorted()
+            let withdrawn = previous.isEmpty ? [] : previous.subtracting(submission.rows.map(\.key)).sorted()
             if submission.rows.isEmpty && previous.isEmpty {
                 throw Problem.invalid([.init(line: 0, field: "observations", reason: "a report needs at least one valid observation", pointer: "/observations")], rows: 0)
             }
 
-            try await connection.query("DELETE FROM ingest.report_values WHERE report_id = \(submission.reportID)", logger: logger)
             // Straight in: the report's previous values are gone and its rows are distinct cells.
             let reportID = submission.reportID
-            try await connection.copy(submission.rows.map { [reportID, $0.unit.rawValue, $0.period.description, $0.element, $0.value.description] },
-                                      into: "ingest.report_values", columns: ["report_id", "unit", "period", "element", "value"], logger: logger)
+            try await connection.copy(submission.rows, into: "ingest.report_values", columns: ["report_id", "unit", "period", "element", "value"],
+                                      logger: logger) { row, writer in
+                writer.field(reportID)
+                writer.field(row.unit.rawValue)
+                writer.field(row.period)
+                writer.field(row.element)
+                writer.field(row.value)
+            }
 
             // One message per province: each goes to its province's partition.
             var byProvince: [UnitCode: [Observation]] = [:]
@@ -123,11 +127,11 @@ struct ReportStore: Sendable {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let response = String(decoding: try encoder.encode(receipt), as: UTF8.self)
             try await connection.query("""
-                INSERT INTO ingest.report_revisions (report_id, revision, sequence, token_id, content_sha256, observation_count, message_ids, response)
-                VALUES (\(submission.reportID), \(submission.revision), \(sequence), \(token.id), \(ByteBuffer(bytes: submission.contentDigest)),
-                        \(submission.rows.count), \(messages.map(\.id)), \(response))
-                """, logger: logger)
-            try await connection.query("""
+                WITH revision AS (
+                    INSERT INTO ingest.report_revisions (report_id, revision, sequence, token_id, content_sha256, observation_count, message_ids, response)
+                    VALUES (\(submission.reportID), \(submission.revision), \(sequence), \(token.id), \(ByteBuffer(bytes: submission.contentDigest)),
+                            \(submission.rows.count), \(messages.map(\.id)), \(response))
+                )
                 UPDATE ingest.reports SET revision = \(submission.revision), sequence = \(sequence), updated_at = now()
                 WHERE report_id = \(submission.reportID)
                 """, logger: logger)

@@ -163,24 +163,3 @@ public struct CatalogRepository: Sendable {
         return Catalog(units: units, successions: successions, elements: elements, indicators: indicators, targets: targets)
     }
 }
-
-/// PostgreSQL COPY text format: tab-separated, `\N` for NULL, backslash escapes.
-public enum CopyText {
-    public static func field(_ value: String?) -> String {
-        guard let value else { return "\\N" }
-        // Most fields (codes, numbers, names) need no escaping: check the bytes once.
-        if !value.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return value }
-        var out = ""
-        out.reserveCapacity(value.utf8.count)
-        for ch in value.unicodeScalars {
-            switch ch {
-            case "\\": out += "\\\\"
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
-}

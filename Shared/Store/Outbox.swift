@@ -44,13 +44,17 @@ public struct Outbox: Sendable {
         let topics = messages.map(\.topic)
         let keys = messages.map(\.key)
         let payloads = messages.map { ByteBuffer(bytes: $0.payload) }
+        // The NOTIFY in the same statement: one round trip for the batch.
         try await connection.query(PostgresQuery(unsafeSQL: """
-            INSERT INTO \(schema).outbox (message_id, topic, key, payload)
-            SELECT message_id, topic, key, payload
-            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS m(message_id, topic, key, payload, n)
-            ORDER BY n
+            WITH written AS (
+                INSERT INTO \(schema).outbox (message_id, topic, key, payload)
+                SELECT message_id, topic, key, payload
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS m(message_id, topic, key, payload, n)
+                ORDER BY n
+                RETURNING 1
+            )
+            SELECT pg_notify('\(channel)', '') FROM (SELECT 1 FROM written LIMIT 1) AS any_written
             """, binds: try binds(ids, topics, keys, payloads)), logger: logger)
-        try await connection.query(PostgresQuery(unsafeSQL: "SELECT pg_notify('\(channel)', '')"), logger: logger)
     }
 
     private func binds(_ ids: [UUID], _ topics: [String], _ keys: [String], _ payloads: [ByteBuffer]) throws -> PostgresBindings {

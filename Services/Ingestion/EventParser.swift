@@ -123,7 +123,31 @@ struct Timestamp: Sendable, Hashable, Comparable {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let day = Day(Date(timeIntervalSince1970: TimeInterval(days * 86_400 - Int64(Day.vietnamOffsetSeconds))))
-        return "\(day.description)T\((secondOfDay / 3600).zeroPadded(2)):\(((secondOfDay / 60) % 60).zeroPadded(2)):\((secondOfDay % 60).zeroPadded(2)).\(Int(microseconds).zeroPadded(6))Z"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(day.year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day.month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day.day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits((secondOfDay / 60) % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(microseconds, 6)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -275,7 +299,11 @@ struct EventParser {
             // The catalog's rules for each element it counts into: the unit existed that month.
             var reasons = Set<String>()
             for element in elements {
-                for violation in ObservationRules.problems(unit: unit?.code, period: period, element: element, value: nil, catalog: catalog, today: nil)
+                guard let elementInfo = catalog.elements[element] else {
+                    if reasons.insert(element).inserted { fail("element", "data element \(element) is not in the catalog") }
+                    continue
+                }
+                for violation in ObservationRules.problems(unit: unit, period: period, element: elementInfo, value: nil, today: nil)
                 where reasons.insert(violation.reason).inserted {
                     fail(violation.field == .period ? "occurredAt" : violation.field.rawValue, violation.reason)
                 }

@@ -33,11 +33,6 @@ struct EventStore: Sendable {
     let topics: TopicNames
     let outbox = Outbox(schema: "ingest")
 
-    static let staging = StagingTable(name: "stage_events", columns: [
-        ("event_id", "text"), ("kind", "text"), ("unit", "text"), ("occurred_at", "timestamptz"),
-        ("period", "text"), ("elements", "text[]"), ("message_id", "uuid"),
-    ])
-
     /// Records `events`; returns the ids newly recorded, the sequence and the message count.
     func accept(_ events: [DossierEvent], token: TokenStore.Token) async throws -> (inserted: Set<String>, sequence: Int64?, messages: Int) {
         guard !events.isEmpty else { return ([], nil, 0) }
@@ -54,46 +49,66 @@ struct EventStore: Sendable {
             provinceOf[event.unit] = province
             if messageIDs[province] == nil { messageIDs[province] = UUID() }
         }
-        let rows: [[String?]] = events.map { event in
-            let province = provinceOf[event.unit]!
-            return [event.eventID, event.kind.rawValue, event.unit.rawValue, event.occurredAt.rfc3339, event.period.description,
-                    "{" + event.elements.joined(separator: ",") + "}", messageIDs[province]!.uuidString]
-        }
-        let byID = Dictionary(events.map { ($0.eventID, $0) }, uniquingKeysWith: { first, _ in first })
+        // The rows as arrays of columns, unnested by PostgreSQL: no temporary table per request.
+        var binds = PostgresBindings(capacity: 9)
+        try binds.append(events.map(\.eventID), context: .default)
+        try binds.append(events.map(\.kind.rawValue), context: .default)
+        try binds.append(events.map(\.unit.rawValue), context: .default)
+        try binds.append(events.map(\.occurredAt.rfc3339), context: .default)
+        try binds.append(events.map(\.period.description), context: .default)
+        // Element codes are catalog codes, which never hold a comma.
+        try binds.append(events.map { $0.elements.joined(separator: ",") }, context: .default)
+        try binds.append(events.map { messageIDs[provinceOf[$0.unit]!]! }, context: .default)
+        try binds.append(token.id, context: .default)
 
         return try await database.withTransaction { connection in
             var sequence: Int64 = 0
             for try await value in try await connection.query("SELECT nextval('ingest.acceptance_sequence')", logger: logger).decode(Int64.self) {
                 sequence = value
             }
-            try await Self.staging.fill(rows, on: connection, logger: logger)
+            var insert = binds
+            insert.append(sequence)
             // In event-id order, so two batches sharing ids wait on each other instead of deadlocking.
             var inserted = Set<String>()
-            for try await id in try await connection.query("""
+            inserted.reserveCapacity(events.count)
+            for try await id in try await connection.query(PostgresQuery(unsafeSQL: """
                 INSERT INTO ingest.events (event_id, kind, unit, occurred_at, period, elements, sequence, token_id, message_id)
-                SELECT event_id, kind, unit, occurred_at, period, elements, \(sequence), \(token.id), message_id
-                FROM stage_events ORDER BY event_id
+                SELECT e.event_id, e.kind, e.unit, e.occurred_at::timestamptz, e.period, string_to_array(e.elements, ','), $9, $8, e.message_id
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[])
+                     AS e(event_id, kind, unit, occurred_at, period, elements, message_id)
+                ORDER BY e.event_id
                 ON CONFLICT (event_id) DO NOTHING
                 RETURNING event_id
-                """, logger: logger).decode(String.self) {
+                """, binds: insert), logger: logger).decode(String.self) {
                 inserted.insert(id)
             }
             guard !inserted.isEmpty else { return (inserted, nil, 0) }
 
-            // Deltas summed per cell, one batch per province.
-            var sums: [UnitCode: [CellKey: Int]] = [:]
-            for id in inserted {
-                guard let event = byID[id] else { continue }
+            // Deltas summed per cell, in the order the events came (no sort needed for a
+            // deterministic message), then one batch per province.
+            var position: [CellKey: Int] = [:]
+            position.reserveCapacity(inserted.count * 2)
+            var counted: [(province: UnitCode, key: CellKey, count: Int)] = []
+            counted.reserveCapacity(inserted.count * 2)
+            for event in events where inserted.contains(event.eventID) {
                 let province = provinceOf[event.unit]!
                 for element in event.elements {
-                    sums[province, default: [:]][CellKey(unit: event.unit, period: event.period, element: element), default: 0] += 1
+                    let key = CellKey(unit: event.unit, period: event.period, element: element)
+                    if let index = position[key] {
+                        counted[index].count += 1
+                    } else {
+                        position[key] = counted.count
+                        counted.append((province, key, 1))
+                    }
                 }
             }
+            var sums: [UnitCode: [Observation]] = [:]
+            for cell in counted {
+                sums[cell.province, default: []].append(Observation(unit: cell.key.unit, period: cell.key.period, element: cell.key.element,
+                                                                    delta: Quantity(cell.count)))
+            }
             var messages: [OutboxMessage] = []
-            for (province, cells) in sums.sorted(by: { $0.key < $1.key }) {
-                let observations = cells.sorted { $0.key < $1.key }.map { key, count in
-                    Observation(unit: key.unit, period: key.period, element: key.element, delta: Quantity(count))
-                }
+            for (province, observations) in sums.sorted(by: { $0.key < $1.key }) {
                 let batch = ObservationBatch(province: province, origin: .events, sequence: sequence, observations: observations)
                 let envelope = Envelope(schema: ObservationBatch.schema, id: messageIDs[province]!, source: source, data: batch)
                 messages.append(try OutboxMessage(topic: topics.observations, key: province.rawValue, envelope: envelope))

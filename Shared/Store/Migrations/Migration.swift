@@ -15,6 +15,7 @@ public struct Migration: Sendable {
         m001Foundation,
         m003Alerting,
         m004ReportingViews,
+        m005WritePath,
     ]
 }
 

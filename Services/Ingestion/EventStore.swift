@@ -49,38 +49,53 @@ struct EventStore: Sendable {
             provinceOf[event.unit] = province
             if messageIDs[province] == nil { messageIDs[province] = UUID() }
         }
-        // The rows as arrays of columns, unnested by PostgreSQL: no temporary table per request.
-        var binds = PostgresBindings(capacity: 9)
-        try binds.append(events.map(\.eventID), context: .default)
-        try binds.append(events.map(\.kind.rawValue), context: .default)
-        try binds.append(events.map(\.unit.rawValue), context: .default)
-        try binds.append(events.map(\.occurredAt.rfc3339), context: .default)
-        try binds.append(events.map(\.period.description), context: .default)
-        // Element codes are catalog codes, which never hold a comma.
-        try binds.append(events.map { $0.elements.joined(separator: ",") }, context: .default)
-        try binds.append(events.map { messageIDs[provinceOf[$0.unit]!]! }, context: .default)
+        // The rows as arrays of columns, unnested by PostgreSQL: one statement, no temporary table.
+        var ids = ArrayColumn(.text, capacity: events.count)
+        var kinds = ArrayColumn(.text, capacity: events.count)
+        var units = ArrayColumn(.text, capacity: events.count)
+        var times = ArrayColumn(.text, capacity: events.count)
+        var periods = ArrayColumn(.text, capacity: events.count)
+        var elements = ArrayColumn(.text, capacity: events.count)
+        var messageColumn = ArrayColumn(.uuid, capacity: events.count)
+        var scratch: [UInt8] = []
+        for event in events {
+            ids.append(event.eventID)
+            kinds.append(event.kind.rawValue)
+            units.append(event.unit.rawValue)
+            times.append(event.occurredAt.rfc3339)
+            scratch.removeAll(keepingCapacity: true)
+            event.period.appendText(to: &scratch)
+            periods.append(utf8: scratch)
+            // Element codes are catalog codes, which never hold a comma.
+            elements.append(event.elements.count == 1 ? event.elements[0] : event.elements.joined(separator: ","))
+            messageColumn.append(messageIDs[provinceOf[event.unit]!]!)
+        }
+        var binds = PostgresBindings(capacity: 8)
+        for column in [ids, kinds, units, times, periods, elements, messageColumn] { binds.append(column, context: .default) }
         try binds.append(token.id, context: .default)
 
         return try await database.withTransaction { connection in
+            // The sequence is drawn in the same statement. In event-id order, so two batches
+            // sharing ids wait on each other instead of deadlocking.
             var sequence: Int64 = 0
-            for try await value in try await connection.query("SELECT nextval('ingest.acceptance_sequence')", logger: logger).decode(Int64.self) {
-                sequence = value
-            }
-            var insert = binds
-            insert.append(sequence)
-            // In event-id order, so two batches sharing ids wait on each other instead of deadlocking.
             var inserted = Set<String>()
             inserted.reserveCapacity(events.count)
-            for try await id in try await connection.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO ingest.events (event_id, kind, unit, occurred_at, period, elements, sequence, token_id, message_id)
-                SELECT e.event_id, e.kind, e.unit, e.occurred_at::timestamptz, e.period, string_to_array(e.elements, ','), $9, $8, e.message_id
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[])
-                     AS e(event_id, kind, unit, occurred_at, period, elements, message_id)
-                ORDER BY e.event_id
-                ON CONFLICT (event_id) DO NOTHING
-                RETURNING event_id
-                """, binds: insert), logger: logger).decode(String.self) {
-                inserted.insert(id)
+            for try await (next, written) in try await connection.query(PostgresQuery(unsafeSQL: """
+                WITH drawn AS (SELECT nextval('ingest.acceptance_sequence') AS sequence),
+                written AS (
+                    INSERT INTO ingest.events (event_id, kind, unit, occurred_at, period, elements, sequence, token_id, message_id)
+                    SELECT e.event_id, e.kind, e.unit, e.occurred_at::timestamptz, e.period, string_to_array(e.elements, ','), drawn.sequence, $8,
+                           e.message_id
+                    FROM drawn, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[])
+                         AS e(event_id, kind, unit, occurred_at, period, elements, message_id)
+                    ORDER BY e.event_id
+                    ON CONFLICT (event_id) DO NOTHING
+                    RETURNING event_id
+                )
+                SELECT drawn.sequence, coalesce((SELECT array_agg(event_id) FROM written), '{}'::text[]) FROM drawn
+                """, binds: binds), logger: logger).decode((Int64, [String]).self) {
+                sequence = next
+                inserted.formUnion(written)
             }
             guard !inserted.isEmpty else { return (inserted, nil, 0) }
 
@@ -118,3 +133,4 @@ struct EventStore: Sendable {
         }
     }
 }
+

@@ -96,6 +96,9 @@ struct ReportValidator {
         // Each accepted row's index by cell: finds a cell given twice, and a numerator's denominator.
         var rowIndex: [CellKey: Int] = [:]
         rowIndex.reserveCapacity(raws.count)
+        // Most rows of a report repeat the unit and period of the row before: looked up once.
+        var lastUnit: (code: String, unit: AdministrativeUnit?, inScope: Bool)?
+        var lastPeriod: (text: String, period: Period?)?
 
         for raw in raws {
             var failed = false
@@ -108,8 +111,15 @@ struct ReportValidator {
                 continue
             }
             var unit: AdministrativeUnit?
+            var inScope = true
             if let code = raw.unit, !code.isEmpty {
-                unit = catalog.units[UnitCode(code)]
+                if let last = lastUnit, last.code == code {
+                    (unit, inScope) = (last.unit, last.inScope)
+                } else {
+                    unit = catalog.units[UnitCode(code)]
+                    inScope = unit.map { catalog.units.isWithin($0.code, subtreeOf: scope) } ?? true
+                    lastUnit = (code, unit, inScope)
+                }
                 if unit == nil { fail("unit", "unit '\(Self.quoted(code))' is not in the catalog") }
             } else {
                 fail("unit", "unit is missing")
@@ -123,7 +133,12 @@ struct ReportValidator {
             }
             var period: Period?
             if let text = raw.period, !text.isEmpty {
-                period = Period(text)
+                if let last = lastPeriod, last.text == text {
+                    period = last.period
+                } else {
+                    period = Period(text)
+                    lastPeriod = (text, period)
+                }
                 if period == nil { fail("period", "'\(Self.quoted(text))' is not a period (2023, 2023-Q4 or 2023-10)") }
             } else {
                 fail("period", "period is missing")
@@ -158,7 +173,7 @@ struct ReportValidator {
             for violation in ObservationRules.problems(unit: unit, period: period, element: element, value: value, today: today) {
                 fail(violation.field.rawValue, violation.reason)
             }
-            if let unit, !catalog.units.isWithin(unit.code, subtreeOf: scope) {
+            if let unit, !inScope {
                 outOfScope.append(Problem.RowError(line: raw.line, field: "unit",
                                                    reason: "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))",
                                                    pointer: raw.pointerBase.map { "\($0)/unit" }))

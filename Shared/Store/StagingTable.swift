@@ -78,24 +78,22 @@ public struct CopyRowWriter {
 
     public mutating func field(_ text: String?) {
         separate()
-        guard var text else {
+        guard let text else {
             buffer.writeStaticString("\\N")
             return
         }
-        text.withUTF8 { utf8 in
-            // Most fields (codes, numbers, names) need no escaping: check the bytes once.
-            guard utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
-                buffer.writeBytes(utf8)
-                return
-            }
-            for byte in utf8 {
-                switch byte {
-                case 0x5C: buffer.writeStaticString("\\\\")
-                case 0x09: buffer.writeStaticString("\\t")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                default: buffer.writeInteger(byte)
-                }
+        // Most fields (codes, numbers, names) need no escaping: check the bytes once.
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+            buffer.writeString(text)
+            return
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case 0x5C: buffer.writeStaticString("\\\\")
+            case 0x09: buffer.writeStaticString("\\t")
+            case 0x0A: buffer.writeStaticString("\\n")
+            case 0x0D: buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(byte)
             }
         }
     }

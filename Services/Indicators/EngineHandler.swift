@@ -67,9 +67,8 @@ final class EngineHandler: TransactionalBatchHandler {
         for province in order {
             let inputs = provinceInputs[province]!
             var store = try await takeProvince(province, connection: connection)
-            let changes = provinceEngine.apply(inputs, to: &store)
+            provinceEngine.apply(inputs, to: &store, adding: &allChanges)
             putProvince(province, store)
-            allChanges.merge(changes)
         }
         try await repository.write(allChanges, on: connection)
 

@@ -90,17 +90,13 @@ struct EngineRepository: Sendable {
 
     /// Writes the cells and indicator values a computation changed.
     func write(_ changes: IncrementalComputation.Changes, on connection: PostgresConnection) async throws {
-        func text(_ value: Quantity) -> String { value.description }
         if !changes.cells.isEmpty {
-            var upserts: [[String?]] = []
+            var upserts: [(key: CellKey, state: CellState)] = []
             var deletes: [[String?]] = []
             upserts.reserveCapacity(changes.cells.count)
             for (key, state) in changes.cells {
                 if let state {
-                    upserts.append([key.unit.rawValue, key.period.description, key.element, province(of: key.unit).rawValue,
-                                    state.value.map(text), text(state.completeness), String(state.childrenReported),
-                                    String(state.childrenExpected), text(state.deltaSum), String(state.deltaCount),
-                                    ReportsCoding.json(state.reports)])
+                    upserts.append((key, state))
                 } else {
                     deletes.append([key.unit.rawValue, key.period.description, key.element])
                 }
@@ -118,7 +114,19 @@ struct EngineRepository: Sendable {
                     ("unit", "text"), ("period", "text"), ("element", "text"), ("province", "text"), ("value", "numeric"),
                     ("completeness", "numeric"), ("children_reported", "int"), ("children_expected", "int"),
                     ("delta_sum", "numeric"), ("delta_count", "int"), ("reports", "jsonb"),
-                ]).fill(upserts, on: connection, logger: logger)
+                ]).fill(upserts, on: connection, logger: logger) { row, writer in
+                    writer.field(row.key.unit.rawValue)
+                    writer.field(row.key.period)
+                    writer.field(row.key.element)
+                    writer.field(province(of: row.key.unit).rawValue)
+                    writer.field(row.state.value)
+                    writer.field(row.state.completeness)
+                    writer.field(row.state.childrenReported)
+                    writer.field(row.state.childrenExpected)
+                    writer.field(row.state.deltaSum)
+                    writer.field(row.state.deltaCount)
+                    writer.field(ReportsCoding.json(row.state.reports))
+                }
                 try await connection.query("""
                     INSERT INTO engine.cells (unit, period, element, province, value, completeness, children_reported, children_expected,
                                               delta_sum, delta_count, reports)
@@ -133,15 +141,12 @@ struct EngineRepository: Sendable {
         }
 
         if !changes.indicators.isEmpty {
-            var upserts: [[String?]] = []
+            var upserts: [(key: IndicatorKey, value: IndicatorValue)] = []
             var deletes: [[String?]] = []
             upserts.reserveCapacity(changes.indicators.count)
             for (key, change) in changes.indicators {
                 if let value = change.current {
-                    upserts.append([key.unit.rawValue, key.period.description, key.indicator, province(of: key.unit).rawValue,
-                                    key.period.type.rawValue, key.period.end.description, text(value.value), value.numerator.map(text),
-                                    value.denominator.map(text), text(value.completeness), value.target.map(text), value.targetYear.map(String.init),
-                                    value.gap.map(text), value.meetsTarget.map { $0 ? "t" : "f" }])
+                    upserts.append((key, value))
                 } else {
                     deletes.append([key.unit.rawValue, key.period.description, key.indicator])
                 }
@@ -159,7 +164,23 @@ struct EngineRepository: Sendable {
                     ("unit", "text"), ("period", "text"), ("indicator", "text"), ("province", "text"), ("period_type", "text"),
                     ("period_end", "date"), ("value", "numeric"), ("numerator", "numeric"), ("denominator", "numeric"),
                     ("completeness", "numeric"), ("target", "numeric"), ("target_year", "int"), ("gap", "numeric"), ("meets_target", "boolean"),
-                ]).fill(upserts, on: connection, logger: logger)
+                ]).fill(upserts, on: connection, logger: logger) { row, writer in
+                    let value = row.value
+                    writer.field(row.key.unit.rawValue)
+                    writer.field(row.key.period)
+                    writer.field(row.key.indicator)
+                    writer.field(province(of: row.key.unit).rawValue)
+                    writer.field(row.key.period.type.rawValue)
+                    writer.field(row.key.period.end.description)
+                    writer.field(value.value)
+                    writer.field(value.numerator)
+                    writer.field(value.denominator)
+                    writer.field(value.completeness)
+                    writer.field(value.target)
+                    writer.field(value.targetYear.map(String.init))
+                    writer.field(value.gap)
+                    writer.field(value.meetsTarget.map { $0 ? "t" : "f" })
+                }
                 try await connection.query("""
                     INSERT INTO engine.indicator_values (unit, period, indicator, province, period_type, period_end, value, numerator, denominator,
                                                          completeness, target, target_year, gap, meets_target)

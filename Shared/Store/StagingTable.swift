@@ -17,10 +17,18 @@ public struct StagingTable: Sendable {
     /// Creates the table in the current transaction (or empties it, when this transaction used it
     /// already) and copies `rows` into it.
     public func fill(_ rows: [[String?]], on connection: PostgresConnection, logger: Logger) async throws {
+        try await fill(rows, on: connection, logger: logger) { row, writer in
+            for field in row { writer.field(field) }
+        }
+    }
+
+    /// Fills the table with `rows`, each written field by field by `write` (in `columns` order).
+    public func fill<Row>(_ rows: [Row], on connection: PostgresConnection, logger: Logger,
+                          write: (Row, inout CopyRowWriter) -> Void) async throws {
         let definition = columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
         try await connection.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(definition)) ON COMMIT DROP"), logger: logger)
         try await connection.query(PostgresQuery(unsafeSQL: "TRUNCATE \(name)"), logger: logger)
-        try await connection.copy(rows, into: name, columns: columns.map(\.name), logger: logger)
+        try await connection.copy(rows, into: name, columns: columns.map(\.name), logger: logger, write: write)
     }
 }
 
@@ -103,6 +111,20 @@ public struct CopyRowWriter {
         separate()
         scratch.removeAll(keepingCapacity: true)
         value.appendText(to: &scratch)
+        buffer.writeBytes(scratch)
+    }
+
+    /// NULL for nil.
+    public mutating func field(_ value: Quantity?) {
+        guard let value else { return field(nil as String?) }
+        field(value)
+    }
+
+    public mutating func field(_ value: Int) {
+        separate()
+        if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+        scratch.removeAll(keepingCapacity: true)
+        Quantity.appendDigits(UInt64(value.magnitude), to: &scratch)
         buffer.writeBytes(scratch)
     }
 

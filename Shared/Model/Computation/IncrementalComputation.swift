@@ -64,19 +64,33 @@ public struct IncrementalComputation: Sendable {
     /// Applies `inputs` in order and propagates their effects.
     public func apply(_ inputs: [ObservationInput], to store: inout InMemoryCellStore) -> Changes {
         var changes = Changes()
+        apply(inputs, to: &store, adding: &changes)
+        return changes
+    }
+
+    /// Applies `inputs` and adds what they change to `changes`, which must not yet hold any of
+    /// the store's keys (the engine collects disjoint provinces into one set of changes this way,
+    /// without copying each province's).
+    public func apply(_ inputs: [ObservationInput], to store: inout InMemoryCellStore, adding changes: inout Changes) {
         var dirty: [Int: Set<CellKey>] = [:]
         for input in inputs {
             let key = input.key
-            var state = store.cell(key) ?? CellState()
-            if state.apply(input) {
-                store.setCell(key, state)
+            // In place: a copy of the state would copy its report list on every change.
+            let changed: Bool
+            if let index = store.cells.index(forKey: key) {
+                changed = store.cells.values[index].apply(input)
+            } else {
+                var state = CellState()
+                changed = state.apply(input)
+                if changed { store.cells[key] = state }
+            }
+            if changed {
                 dirty[catalog.units.depth(of: key.unit), default: []].insert(key)
             } else {
                 changes.ignoredInputs += 1
             }
         }
         propagate(dirty: dirty, store: &store, changes: &changes)
-        return changes
     }
 
     /// Recomputes the given native cells (and everything above and derived from them) from what

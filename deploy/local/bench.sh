@@ -66,7 +66,7 @@ fi
 if want engine; then
 echo
 log "2/4 engine: the national load and its revisions through dx-indicators, next to COPY and a materialized view"
-batch=${DX_BENCH_BATCH:-200}
+batch=${DX_BENCH_BATCH:-500}
 start_service dx-indicators "${prefix}engine." DX_CONSUMER_BATCH_SIZE="$batch"
 "$dx" bench engine --admin-url "$ADMIN_URL" --brokers "$BROKERS" --topic-prefix "${prefix}engine." --batch-messages "$batch" \
   --indicators-pid "$(pid_of dx-indicators)" ${DX_BENCH_COMMUNES:+--communes "$DX_BENCH_COMMUNES"} || failed+=(engine)
@@ -77,7 +77,7 @@ fi
 if want latency; then
 echo
 log "3/4 latency: reports through dx-ingest at a steady ${DX_BENCH_RATE:-5000} observations/s, commit to indicator value"
-start_service dx-indicators "${prefix}latency." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-200}"
+start_service dx-indicators "${prefix}latency." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-500}"
 start_service dx-ingest "${prefix}latency." DX_RATE_LIMIT_PER_MINUTE=0
 "$dx" bench latency --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \
   --topic-prefix "${prefix}latency." --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}" || failed+=(latency)
@@ -87,7 +87,7 @@ fi
 if want alerts; then
 echo
 log "4/4 alerts: dx-alerts with every rule on, behind dx-ingest and dx-indicators"
-start_service dx-indicators "${prefix}alerts." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-200}"
+start_service dx-indicators "${prefix}alerts." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-500}"
 start_service dx-ingest "${prefix}alerts." DX_RATE_LIMIT_PER_MINUTE=0
 start_service dx-alerts "${prefix}alerts."
 # dx-indicators has just started: let it load the provinces' state before anything is timed.

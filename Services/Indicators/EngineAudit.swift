@@ -137,7 +137,7 @@ extension EngineAudit {
         let toWrite = changes
         try await database.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
-            try await repository.write(toWrite, on: connection)
+            try await repository.write(toWrite, insertingCreated: false, on: connection)
         }
         return (changes.cells.count, changes.indicators.count)
     }

@@ -70,7 +70,7 @@ final class EngineHandler: TransactionalBatchHandler {
             provinceEngine.apply(inputs, to: &store, adding: &allChanges)
             putProvince(province, store)
         }
-        try await repository.write(allChanges, on: connection)
+        try await repository.write(allChanges, insertingCreated: true, on: connection)
 
         if !allChanges.deferred.isEmpty || !countryInputs.isEmpty {
             let country = try await countryPass(deferred: allChanges.deferred, inputs: countryInputs, connection: connection)
@@ -132,7 +132,8 @@ final class EngineHandler: TransactionalBatchHandler {
         var store = try await repository.loadCountry(elements: elements, years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
         var changes = countryEngine.apply(inputs, to: &store)
         changes.merge(countryEngine.recompute(nativeCells: deferred, in: &store))
-        try await repository.write(changes, on: connection)
+        // The country's store holds only what this pass loaded: upsert everything.
+        try await repository.write(changes, insertingCreated: false, on: connection)
         return changes
     }
 

@@ -88,15 +88,58 @@ struct EngineRepository: Sendable {
 
     // MARK: - Writing
 
-    /// Writes the cells and indicator values a computation changed.
-    func write(_ changes: IncrementalComputation.Changes, on connection: PostgresConnection) async throws {
+    /// Writes the cells and indicator values a computation changed. With `insertingCreated`,
+    /// those the computation created (its store mirrors the tables, as a province's does) are
+    /// COPYed straight into the tables; the rest are upserted. Were one there after all, the COPY
+    /// fails, and with it the batch, which is retried from what PostgreSQL holds.
+    func write(_ changes: IncrementalComputation.Changes, insertingCreated: Bool, on connection: PostgresConnection) async throws {
+        let cellColumns = ["unit", "period", "element", "province", "value", "completeness", "children_reported", "children_expected",
+                           "delta_sum", "delta_count", "reports"]
+        func writeCell(_ row: (key: CellKey, state: CellState), _ writer: inout CopyRowWriter) {
+            writer.field(row.key.unit.rawValue)
+            writer.field(row.key.period)
+            writer.field(row.key.element)
+            writer.field(province(of: row.key.unit).rawValue)
+            writer.field(row.state.value)
+            writer.field(row.state.completeness)
+            writer.field(row.state.childrenReported)
+            writer.field(row.state.childrenExpected)
+            writer.field(row.state.deltaSum)
+            writer.field(row.state.deltaCount)
+            writer.field(ReportsCoding.json(row.state.reports))
+        }
+        let indicatorColumns = ["unit", "period", "indicator", "province", "period_type", "period_end", "value", "numerator", "denominator",
+                                "completeness", "target", "target_year", "gap", "meets_target"]
+        func writeIndicator(_ row: (key: IndicatorKey, value: IndicatorValue), _ writer: inout CopyRowWriter) {
+            let value = row.value
+            writer.field(row.key.unit.rawValue)
+            writer.field(row.key.period)
+            writer.field(row.key.indicator)
+            writer.field(province(of: row.key.unit).rawValue)
+            writer.field(row.key.period.type.rawValue)
+            writer.field(row.key.period.end.description)
+            writer.field(value.value)
+            writer.field(value.numerator)
+            writer.field(value.denominator)
+            writer.field(value.completeness)
+            writer.field(value.target)
+            writer.field(value.targetYear.map(String.init))
+            writer.field(value.gap)
+            writer.field(value.meetsTarget.map { $0 ? "t" : "f" })
+        }
+
         if !changes.cells.isEmpty {
             var upserts: [(key: CellKey, state: CellState)] = []
+            var inserts: [(key: CellKey, state: CellState)] = []
             var deletes: [[String?]] = []
             upserts.reserveCapacity(changes.cells.count)
             for (key, state) in changes.cells {
                 if let state {
-                    upserts.append((key, state))
+                    if insertingCreated && changes.createdCells.contains(key) {
+                        inserts.append((key, state))
+                    } else {
+                        upserts.append((key, state))
+                    }
                 } else {
                     deletes.append([key.unit.rawValue, key.period.description, key.element])
                 }
@@ -114,19 +157,7 @@ struct EngineRepository: Sendable {
                     ("unit", "text"), ("period", "text"), ("element", "text"), ("province", "text"), ("value", "numeric"),
                     ("completeness", "numeric"), ("children_reported", "int"), ("children_expected", "int"),
                     ("delta_sum", "numeric"), ("delta_count", "int"), ("reports", "jsonb"),
-                ]).fill(upserts, on: connection, logger: logger) { row, writer in
-                    writer.field(row.key.unit.rawValue)
-                    writer.field(row.key.period)
-                    writer.field(row.key.element)
-                    writer.field(province(of: row.key.unit).rawValue)
-                    writer.field(row.state.value)
-                    writer.field(row.state.completeness)
-                    writer.field(row.state.childrenReported)
-                    writer.field(row.state.childrenExpected)
-                    writer.field(row.state.deltaSum)
-                    writer.field(row.state.deltaCount)
-                    writer.field(ReportsCoding.json(row.state.reports))
-                }
+                ]).fill(upserts, on: connection, logger: logger, write: writeCell)
                 try await connection.query("""
                     INSERT INTO engine.cells (unit, period, element, province, value, completeness, children_reported, children_expected,
                                               delta_sum, delta_count, reports)
@@ -138,15 +169,21 @@ struct EngineRepository: Sendable {
                         reports = excluded.reports, updated_at = now()
                     """, logger: logger)
             }
+            try await connection.copy(inserts, into: "engine.cells", columns: cellColumns, logger: logger, write: writeCell)
         }
 
         if !changes.indicators.isEmpty {
             var upserts: [(key: IndicatorKey, value: IndicatorValue)] = []
             var deletes: [[String?]] = []
             upserts.reserveCapacity(changes.indicators.count)
+            var inserts: [(key: IndicatorKey, value: IndicatorValue)] = []
             for (key, change) in changes.indicators {
                 if let value = change.current {
-                    upserts.append((key, value))
+                    if insertingCreated && changes.createdIndicators.contains(key) {
+                        inserts.append((key, value))
+                    } else {
+                        upserts.append((key, value))
+                    }
                 } else {
                     deletes.append([key.unit.rawValue, key.period.description, key.indicator])
                 }
@@ -164,23 +201,7 @@ struct EngineRepository: Sendable {
                     ("unit", "text"), ("period", "text"), ("indicator", "text"), ("province", "text"), ("period_type", "text"),
                     ("period_end", "date"), ("value", "numeric"), ("numerator", "numeric"), ("denominator", "numeric"),
                     ("completeness", "numeric"), ("target", "numeric"), ("target_year", "int"), ("gap", "numeric"), ("meets_target", "boolean"),
-                ]).fill(upserts, on: connection, logger: logger) { row, writer in
-                    let value = row.value
-                    writer.field(row.key.unit.rawValue)
-                    writer.field(row.key.period)
-                    writer.field(row.key.indicator)
-                    writer.field(province(of: row.key.unit).rawValue)
-                    writer.field(row.key.period.type.rawValue)
-                    writer.field(row.key.period.end.description)
-                    writer.field(value.value)
-                    writer.field(value.numerator)
-                    writer.field(value.denominator)
-                    writer.field(value.completeness)
-                    writer.field(value.target)
-                    writer.field(value.targetYear.map(String.init))
-                    writer.field(value.gap)
-                    writer.field(value.meetsTarget.map { $0 ? "t" : "f" })
-                }
+                ]).fill(upserts, on: connection, logger: logger, write: writeIndicator)
                 try await connection.query("""
                     INSERT INTO engine.indicator_values (unit, period, indicator, province, period_type, period_end, value, numerator, denominator,
                                                          completeness, target, target_year, gap, meets_target)
@@ -192,6 +213,7 @@ struct EngineRepository: Sendable {
                         gap = excluded.gap, meets_target = excluded.meets_target, updated_at = now()
                     """, logger: logger)
             }
+            try await connection.copy(inserts, into: "engine.indicator_values", columns: indicatorColumns, logger: logger, write: writeIndicator)
         }
     }
 }

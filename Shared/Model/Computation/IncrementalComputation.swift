@@ -31,6 +31,10 @@ public struct IncrementalComputation: Sendable {
         public var indicators: [IndicatorKey: IndicatorChange] = [:]
         /// Native cells of deferred units whose children changed.
         public var deferred: Set<CellKey> = []
+        /// Cells and indicator values that were not in the store before this batch: a writer
+        /// whose table mirrors the store can insert them without checking for a row to update.
+        public var createdCells: Set<CellKey> = []
+        public var createdIndicators: Set<IndicatorKey> = []
         /// Inputs that changed nothing (stale revisions, repeated values).
         public var ignoredInputs = 0
         /// How many cell recomputations ran, for metrics and for tests that check each
@@ -56,6 +60,8 @@ public struct IncrementalComputation: Sendable {
                 }
             }
             deferred.formUnion(other.deferred)
+            createdCells.formUnion(other.createdCells)
+            createdIndicators.formUnion(other.createdIndicators)
             ignoredInputs += other.ignoredInputs
             recomputations += other.recomputations
         }
@@ -82,7 +88,10 @@ public struct IncrementalComputation: Sendable {
             } else {
                 var state = CellState()
                 changed = state.apply(input)
-                if changed { store.cells[key] = state }
+                if changed {
+                    store.cells[key] = state
+                    changes.createdCells.insert(key)
+                }
             }
             if changed {
                 dirty[catalog.units.depth(of: key.unit), default: []].insert(key)
@@ -122,6 +131,7 @@ public struct IncrementalComputation: Sendable {
                 let new = computeNative(key, element: element, store: store)
                 changes.recomputations += 1
                 if old != new {
+                    if old == nil { changes.createdCells.insert(key) }
                     store.setCell(key, new)
                     changes.cells[key] = new
                 }
@@ -152,6 +162,7 @@ public struct IncrementalComputation: Sendable {
             let new = CellFormula.derived(element: element, subperiods: subperiods)
             changes.recomputations += 1
             if old != new {
+                if old == nil { changes.createdCells.insert(key) }
                 store.setCell(key, new)
                 changes.cells[key] = new
                 markIndicators(unit: key.unit, period: key.period, element: key.element, into: &indicatorDirty)
@@ -167,6 +178,7 @@ public struct IncrementalComputation: Sendable {
             let new = CellFormula.indicator(indicator, cells: cells, target: catalog.target(for: key.indicator, period: key.period))
             let old = store.indicatorValue(key)
             if old != new {
+                if old == nil { changes.createdIndicators.insert(key) }
                 store.setIndicatorValue(key, new)
                 if let existing = changes.indicators[key] {
                     changes.indicators[key] = IndicatorChange(previous: existing.previous, current: new)

@@ -20,7 +20,8 @@ struct IngestBench: AsyncParsableCommand {
             what you measure) and its database. Reports of --observations observations each are sent by
             --clients concurrent clients; the time runs from the first request to the moment the last
             outbox row was acknowledged by Kafka (ingest.outbox.published_at). Then the same rows are
-            COPYed into a scratch table shaped like ingest.report_values in the same database. The same
+            COPYed into a scratch table shaped like ingest.report_values in the same database, three times,
+            the fastest counting. The same
             for dossier events (a scratch table shaped like ingest.events). With --ingest-pid, the peak
             resident memory of dx-ingest (VmHWM) is read from /proc.
             """
@@ -35,11 +36,11 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "dx-ingest's process id, to read its peak memory from /proc/<pid>/status.")
     var ingestPid: Int32?
     @Option(help: "Reports to send.")
-    var reports = 200
+    var reports = 500
     @Option(help: "Observations per report.")
     var observations = 1000
     @Option(help: "Events to send.")
-    var events = 100_000
+    var events = 200_000
     @Option(help: "Events per request.")
     var eventsPerRequest = 1000
     @Option(help: "Concurrent clients.")
@@ -202,8 +203,9 @@ struct IngestBench: AsyncParsableCommand {
     }
 
     /// COPYs rows into a fresh scratch table (a real, logged table like the ones dx-ingest
-    /// writes, with the same primary key), then drops it; returns the seconds COPY took. The rows
-    /// are generated before the clock starts, so only COPY is timed.
+    /// writes, with the same primary key), then drops it; three times, returning the fastest: the
+    /// limit is what COPY can do, not what it did while a checkpoint ran. The rows are generated
+    /// before the clock starts, so only COPY is timed.
     static func copy(table: String, definition: String, columns: [String], db: Database, logger: Logger,
                      rows: (_ emit: (String) -> Void) -> Void) async throws -> Double {
         var chunks: [ByteBuffer] = []
@@ -217,21 +219,24 @@ struct IngestBench: AsyncParsableCommand {
         }
         if buffer.readableBytes > 0 { chunks.append(buffer) }
         let data = chunks
-        try await db.query(PostgresQuery(unsafeSQL: "CREATE TABLE public.\(table) (\(definition))"))
-        do {
-            let started = Date()
-            try await db.withConnection { connection in
-                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-                    for chunk in data { try await writer.write(chunk) }
+        var fastest = Double.infinity
+        for _ in 1...3 {
+            try await db.query(PostgresQuery(unsafeSQL: "CREATE TABLE public.\(table) (\(definition))"))
+            do {
+                let started = Date()
+                try await db.withConnection { connection in
+                    try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+                        for chunk in data { try await writer.write(chunk) }
+                    }
                 }
+                fastest = min(fastest, Date().timeIntervalSince(started))
+                try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE public.\(table)"))
+            } catch {
+                try? await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
+                throw error
             }
-            let seconds = Date().timeIntervalSince(started)
-            try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE public.\(table)"))
-            return seconds
-        } catch {
-            try? await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
-            throw error
         }
+        return fastest
     }
 
     static func format(_ value: Double, digits: Int = 2) -> String {
@@ -263,10 +268,10 @@ struct IngestBench: AsyncParsableCommand {
         }
         lines.append("")
         if let phase = results["observations"] {
-            lines.append("reports: \(phase.requests) × \(perReport) observations, \(clients) clients; all answered 2xx in \(format(phase.httpSeconds)) s, all in Kafka after \(format(phase.kafkaSeconds)) s; COPY of the same \(phase.rows) rows \(format(phase.copySeconds)) s")
+            lines.append("reports: \(phase.requests) × \(perReport) observations, \(clients) clients; all answered 2xx in \(format(phase.httpSeconds)) s, all in Kafka after \(format(phase.kafkaSeconds)) s; fastest of 3 COPYs of the same \(phase.rows) rows \(format(phase.copySeconds)) s")
         }
         if let phase = results["events"] {
-            lines.append("events:  \(phase.requests) requests of ≤ \(perRequest) events; all answered 2xx in \(format(phase.httpSeconds)) s, all in Kafka after \(format(phase.kafkaSeconds)) s; COPY of the same \(phase.rows) rows \(format(phase.copySeconds)) s")
+            lines.append("events:  \(phase.requests) requests of ≤ \(perRequest) events; all answered 2xx in \(format(phase.httpSeconds)) s, all in Kafka after \(format(phase.kafkaSeconds)) s; fastest of 3 COPYs of the same \(phase.rows) rows \(format(phase.copySeconds)) s")
         }
         if let memory {
             lines.append("dx-ingest peak memory (VmHWM, pid \(pid ?? 0)): \(format(Double(memory.peak) / 1_048_576, digits: 1)) MiB; resident now \(format(Double(memory.resident) / 1_048_576, digits: 1)) MiB")

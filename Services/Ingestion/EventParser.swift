@@ -125,14 +125,7 @@ struct Timestamp: Sendable, Hashable, Comparable {
         let day = Day(Date(timeIntervalSince1970: TimeInterval(days * 86_400 - Int64(Day.vietnamOffsetSeconds))))
         var bytes: [UInt8] = []
         bytes.reserveCapacity(27)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
-            }
-        }
+        func digits(_ value: Int, _ width: Int) { bytes.appendDecimal(UInt64(value), width: width) }
         digits(day.year, 4)
         bytes.append(UInt8(ascii: "-"))
         digits(day.month, 2)

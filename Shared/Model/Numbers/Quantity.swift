@@ -180,7 +180,7 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
         }
         if negative { bytes.append(UInt8(ascii: "-")) }
         if integer >> 64 == 0 {
-            Self.appendDigits(UInt64(integer), to: &bytes)
+            bytes.appendDecimal(UInt64(integer))
         } else {
             bytes.append(contentsOf: String(integer).utf8)
         }
@@ -191,31 +191,7 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
             digits -= 1
         }
         bytes.append(UInt8(ascii: "."))
-        var divisor: UInt64 = 1
-        for _ in 1..<digits { divisor *= 10 }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
-            divisor /= 10
-        }
-    }
-
-    /// Decimal digits of `value`, no sign, no padding.
-    public static func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
-        guard value >= 10 else {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64.max's 20 digits
-        withUnsafeMutableBytes(of: &scratch) { buffer in
-            var end = buffer.count
-            var rest = value
-            while rest > 0 {
-                end -= 1
-                buffer[end] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            }
-            bytes.append(contentsOf: buffer[end...])
-        }
+        bytes.appendDecimal(fraction, width: digits)
     }
 
     public var isWholeNumber: Bool { raw % Self.one == 0 }

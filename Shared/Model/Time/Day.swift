@@ -90,14 +90,3 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
         try container.encode(description)
     }
 }
-
-extension Int {
-    /// The decimal digits, left-padded with zeros to `width` ("7" → "07"): what
-    /// `String(format: "%02d")` gives, without Foundation's formatter, which the engine and the
-    /// ingestion path would otherwise call for every date they print.
-    public func zeroPadded(_ width: Int) -> String {
-        let digits = String(self.magnitude)
-        let padding = String(repeating: "0", count: Swift.max(0, width - digits.count))
-        return (self < 0 ? "-" : "") + padding + digits
-    }
-}

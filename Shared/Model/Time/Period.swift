@@ -69,17 +69,16 @@ public struct Period: Hashable, Comparable, Sendable, Codable, CustomStringConve
     /// Appends `description`'s bytes ("2025", "2025-Q3", "2025-07") without building a String.
     public func appendText(to bytes: inout [UInt8]) {
         if year < 0 { bytes.append(UInt8(ascii: "-")) }
-        Quantity.appendDigits(UInt64(year.magnitude), to: &bytes)
+        bytes.appendDecimal(UInt64(year.magnitude))
         switch type {
         case .year: break
         case .quarter:
             bytes.append(UInt8(ascii: "-"))
             bytes.append(UInt8(ascii: "Q"))
-            Quantity.appendDigits(UInt64(index), to: &bytes)
+            bytes.appendDecimal(UInt64(index))
         case .month:
             bytes.append(UInt8(ascii: "-"))
-            if index < 10 { bytes.append(UInt8(ascii: "0")) }
-            Quantity.appendDigits(UInt64(index), to: &bytes)
+            bytes.appendDecimal(UInt64(index), width: 2)
         }
     }
 

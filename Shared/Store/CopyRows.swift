@@ -1,0 +1,109 @@
+import DXModel
+import Foundation
+import Logging
+import PostgresNIO
+
+extension PostgresConnection {
+    /// `COPY table (columns) FROM STDIN` of `rows` in PostgreSQL's text format, streamed in 64 KiB
+    /// chunks: the fastest way rows get into a table. `table` may name its schema ("ingest.report_values").
+    public func copy(_ rows: [[String?]], into table: String, columns: [String], logger: Logger) async throws {
+        try await copy(rows, into: table, columns: columns, logger: logger) { row, writer in
+            for field in row { writer.field(field) }
+        }
+    }
+
+    /// COPY of `rows`, each written field by field by `write`: no array of strings per row.
+    public func copy<Row>(_ rows: [Row], into table: String, columns: [String], logger: Logger,
+                          write: (Row, inout CopyRowWriter) -> Void) async throws {
+        guard !rows.isEmpty else { return }
+        // PostgresNIO quotes the name as one identifier: quote each part instead.
+        let quoted = table.split(separator: ".").joined(separator: "\".\"")
+        try await copyFrom(table: quoted, columns: columns, logger: logger) { copyWriter in
+            var writer = CopyRowWriter()
+            for row in rows {
+                write(row, &writer)
+                writer.endRow()
+                if writer.buffer.readableBytes >= 64 * 1024 {
+                    try await copyWriter.write(writer.buffer)
+                    writer.buffer.clear()
+                }
+            }
+            if writer.buffer.readableBytes > 0 { try await copyWriter.write(writer.buffer) }
+        }
+    }
+}
+
+/// Rows in COPY's text format: fields separated by tabs, `\N` for NULL, backslash, tab and
+/// line breaks escaped.
+public struct CopyRowWriter {
+    var buffer = ByteBuffer()
+    private var scratch: [UInt8] = []
+    private var first = true
+
+    init() {
+        buffer.reserveCapacity(64 * 1024 + 4096)
+        scratch.reserveCapacity(64)
+    }
+
+    mutating func endRow() {
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        first = true
+    }
+
+    public mutating func field(_ text: String?) {
+        separate()
+        guard let text else {
+            buffer.writeStaticString("\\N")
+            return
+        }
+        // Most fields (codes, numbers, names) need no escaping: check the bytes once.
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+            buffer.writeString(text)
+            return
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case 0x5C: buffer.writeStaticString("\\\\")
+            case 0x09: buffer.writeStaticString("\\t")
+            case 0x0A: buffer.writeStaticString("\\n")
+            case 0x0D: buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(byte)
+            }
+        }
+    }
+
+    /// A number in its canonical text, which never needs escaping.
+    public mutating func field(_ value: Quantity) {
+        plain { value.appendText(to: &$0) }
+    }
+
+    /// NULL for nil.
+    public mutating func field(_ value: Quantity?) {
+        guard let value else { return field(nil as String?) }
+        field(value)
+    }
+
+    public mutating func field(_ value: Int) {
+        plain {
+            if value < 0 { $0.append(UInt8(ascii: "-")) }
+            $0.appendDecimal(UInt64(value.magnitude))
+        }
+    }
+
+    public mutating func field(_ period: Period) {
+        plain { period.appendText(to: &$0) }
+    }
+
+    private mutating func separate() {
+        if !first { buffer.writeInteger(UInt8(ascii: "\t")) }
+        first = false
+    }
+
+    /// A field whose text, written by `append`, needs no escaping.
+    private mutating func plain(_ append: (inout [UInt8]) -> Void) {
+        separate()
+        scratch.removeAll(keepingCapacity: true)
+        append(&scratch)
+        buffer.writeBytes(scratch)
+    }
+}

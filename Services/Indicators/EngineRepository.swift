@@ -88,13 +88,24 @@ struct EngineRepository: Sendable {
 
     // MARK: - Writing
 
+    /// The columns `write` fills, in the order it writes them: of the staging tables, and of
+    /// the tables themselves for rows COPYed straight in.
+    static let cellColumns: [(name: String, type: String)] = [
+        ("unit", "text"), ("period", "text"), ("element", "text"), ("province", "text"), ("value", "numeric"),
+        ("completeness", "numeric"), ("children_reported", "int"), ("children_expected", "int"),
+        ("delta_sum", "numeric"), ("delta_count", "int"), ("reports", "jsonb"),
+    ]
+    static let indicatorColumns: [(name: String, type: String)] = [
+        ("unit", "text"), ("period", "text"), ("indicator", "text"), ("province", "text"), ("period_type", "text"),
+        ("period_end", "date"), ("value", "numeric"), ("numerator", "numeric"), ("denominator", "numeric"),
+        ("completeness", "numeric"), ("target", "numeric"), ("target_year", "int"), ("gap", "numeric"), ("meets_target", "boolean"),
+    ]
+
     /// Writes the cells and indicator values a computation changed. With `insertingCreated`,
     /// those the computation created (its store mirrors the tables, as a province's does) are
     /// COPYed straight into the tables; the rest are upserted. Were one there after all, the COPY
     /// fails, and with it the batch, which is retried from what PostgreSQL holds.
     func write(_ changes: IncrementalComputation.Changes, insertingCreated: Bool, on connection: PostgresConnection) async throws {
-        let cellColumns = ["unit", "period", "element", "province", "value", "completeness", "children_reported", "children_expected",
-                           "delta_sum", "delta_count", "reports"]
         func writeCell(_ row: (key: CellKey, state: CellState), _ writer: inout CopyRowWriter) {
             writer.field(row.key.unit.rawValue)
             writer.field(row.key.period)
@@ -108,8 +119,6 @@ struct EngineRepository: Sendable {
             writer.field(row.state.deltaCount)
             writer.field(ReportsCoding.json(row.state.reports))
         }
-        let indicatorColumns = ["unit", "period", "indicator", "province", "period_type", "period_end", "value", "numerator", "denominator",
-                                "completeness", "target", "target_year", "gap", "meets_target"]
         func writeIndicator(_ row: (key: IndicatorKey, value: IndicatorValue), _ writer: inout CopyRowWriter) {
             let value = row.value
             writer.field(row.key.unit.rawValue)
@@ -153,11 +162,7 @@ struct EngineRepository: Sendable {
                     """, logger: logger)
             }
             if !upserts.isEmpty {
-                try await StagingTable(name: "stage_cells", columns: [
-                    ("unit", "text"), ("period", "text"), ("element", "text"), ("province", "text"), ("value", "numeric"),
-                    ("completeness", "numeric"), ("children_reported", "int"), ("children_expected", "int"),
-                    ("delta_sum", "numeric"), ("delta_count", "int"), ("reports", "jsonb"),
-                ]).fill(upserts, on: connection, logger: logger, write: writeCell)
+                try await StagingTable(name: "stage_cells", columns: Self.cellColumns).fill(upserts, on: connection, logger: logger, write: writeCell)
                 try await connection.query("""
                     INSERT INTO engine.cells (unit, period, element, province, value, completeness, children_reported, children_expected,
                                               delta_sum, delta_count, reports)
@@ -169,7 +174,7 @@ struct EngineRepository: Sendable {
                         reports = excluded.reports, updated_at = now()
                     """, logger: logger)
             }
-            try await connection.copy(inserts, into: "engine.cells", columns: cellColumns, logger: logger, write: writeCell)
+            try await connection.copy(inserts, into: "engine.cells", columns: Self.cellColumns.map(\.name), logger: logger, write: writeCell)
         }
 
         if !changes.indicators.isEmpty {
@@ -197,11 +202,8 @@ struct EngineRepository: Sendable {
                     """, logger: logger)
             }
             if !upserts.isEmpty {
-                try await StagingTable(name: "stage_indicators", columns: [
-                    ("unit", "text"), ("period", "text"), ("indicator", "text"), ("province", "text"), ("period_type", "text"),
-                    ("period_end", "date"), ("value", "numeric"), ("numerator", "numeric"), ("denominator", "numeric"),
-                    ("completeness", "numeric"), ("target", "numeric"), ("target_year", "int"), ("gap", "numeric"), ("meets_target", "boolean"),
-                ]).fill(upserts, on: connection, logger: logger, write: writeIndicator)
+                try await StagingTable(name: "stage_indicators", columns: Self.indicatorColumns)
+                    .fill(upserts, on: connection, logger: logger, write: writeIndicator)
                 try await connection.query("""
                     INSERT INTO engine.indicator_values (unit, period, indicator, province, period_type, period_end, value, numerator, denominator,
                                                          completeness, target, target_year, gap, meets_target)
@@ -213,7 +215,8 @@ struct EngineRepository: Sendable {
                         gap = excluded.gap, meets_target = excluded.meets_target, updated_at = now()
                     """, logger: logger)
             }
-            try await connection.copy(inserts, into: "engine.indicator_values", columns: indicatorColumns, logger: logger, write: writeIndicator)
+            try await connection.copy(inserts, into: "engine.indicator_values", columns: Self.indicatorColumns.map(\.name), logger: logger,
+                                      write: writeIndicator)
         }
     }
 }

@@ -57,17 +57,14 @@ struct EventStore: Sendable {
         var periods = ArrayColumn(.text, capacity: events.count)
         var elements = ArrayColumn(.text, capacity: events.count)
         var messageColumn = ArrayColumn(.uuid, capacity: events.count)
-        var scratch: [UInt8] = []
         for event in events {
             ids.append(event.eventID)
             kinds.append(event.kind.rawValue)
             units.append(event.unit.rawValue)
             times.append(event.occurredAt.rfc3339)
-            scratch.removeAll(keepingCapacity: true)
-            event.period.appendText(to: &scratch)
-            periods.append(utf8: scratch)
+            periods.append(event.period.description)
             // Element codes are catalog codes, which never hold a comma.
-            elements.append(event.elements.count == 1 ? event.elements[0] : event.elements.joined(separator: ","))
+            elements.append(event.elements.joined(separator: ","))
             messageColumn.append(messageIDs[provinceOf[event.unit]!]!)
         }
         var binds = PostgresBindings(capacity: 8)
@@ -99,28 +96,22 @@ struct EventStore: Sendable {
             }
             guard !inserted.isEmpty else { return (inserted, nil, 0) }
 
-            // Deltas summed per cell, in the order the events came (no sort needed for a
-            // deterministic message), then one batch per province.
-            var position: [CellKey: Int] = [:]
+            // Deltas summed per cell, one batch per province, cells in the order the events came
+            // (deterministic without a sort).
+            var sums: [UnitCode: [Observation]] = [:]
+            var position: [CellKey: Int] = [:]  // the cell's index in its province's batch
             position.reserveCapacity(inserted.count * 2)
-            var counted: [(province: UnitCode, key: CellKey, count: Int)] = []
-            counted.reserveCapacity(inserted.count * 2)
             for event in events where inserted.contains(event.eventID) {
                 let province = provinceOf[event.unit]!
                 for element in event.elements {
                     let key = CellKey(unit: event.unit, period: event.period, element: element)
                     if let index = position[key] {
-                        counted[index].count += 1
+                        sums[province]![index].delta! += 1
                     } else {
-                        position[key] = counted.count
-                        counted.append((province, key, 1))
+                        position[key] = sums[province, default: []].count
+                        sums[province, default: []].append(Observation(unit: event.unit, period: event.period, element: element, delta: 1))
                     }
                 }
-            }
-            var sums: [UnitCode: [Observation]] = [:]
-            for cell in counted {
-                sums[cell.province, default: []].append(Observation(unit: cell.key.unit, period: cell.key.period, element: cell.key.element,
-                                                                    delta: Quantity(cell.count)))
             }
             var messages: [OutboxMessage] = []
             for (province, observations) in sums.sorted(by: { $0.key < $1.key }) {
@@ -133,4 +124,3 @@ struct EventStore: Sendable {
         }
     }
 }
-

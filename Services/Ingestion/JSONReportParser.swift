@@ -51,11 +51,6 @@ enum JSONReportParser {
 
         let defaultUnit = string(document["unit"])
         let defaultPeriod = string(document["period"])
-        guard case .array(let observations)? = document["observations"] else {
-            headerErrors.append(.init(line: 0, field: "observations", reason: "observations must be an array of {unit, period, element, value}", pointer: "/observations"))
-            throw Problem.invalid(headerErrors, rows: 0)
-        }
-        if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: observations.count) }
 
         let rows = observations.enumerated().map { index, item -> ReportValidator.RawRow in
             guard case .object = item else {

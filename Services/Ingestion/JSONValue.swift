@@ -134,10 +134,6 @@ struct JSONParser {
         return value
     }
 
-    static func parse<S: Sequence<UInt8>>(_ bytes: S) throws(JSONSyntaxError) -> JSONValue {
-        try parse(Array(bytes)[...])
-    }
-
     private func error(_ reason: String, at position: Int? = nil) -> JSONSyntaxError {
         let end = min(position ?? index, bytes.endIndex)
         var line = 1, lineStart = bytes.startIndex

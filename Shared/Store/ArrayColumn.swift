@@ -29,14 +29,6 @@ public struct ArrayColumn: PostgresDynamicTypeEncodable, Sendable {
         count += 1
     }
 
-    /// Text given as UTF-8 bytes.
-    public mutating func append(utf8 bytes: [UInt8]) {
-        precondition(element == .text, "a text appended to a \(element) column")
-        elements.writeInteger(Int32(bytes.count))
-        elements.writeBytes(bytes)
-        count += 1
-    }
-
     public mutating func append(_ uuid: UUID) {
         precondition(element == .uuid, "a uuid appended to a \(element) column")
         elements.writeInteger(Int32(16))

@@ -110,12 +110,7 @@ struct NationalEquivalenceTests {
 
             let ids = Array(Set(reports.map { $0["reportId"] as! String })).sorted()
             try await pipeline.waitUntilApplied(ids, token: token, timeout: .seconds(600))
-            let outbox = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
-            let deadline = ContinuousClock.now + .seconds(600)
-            while try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") < outbox {
-                guard ContinuousClock.now < deadline else { throw TestFailure("not every message applied within 600 s") }
-                try await Task.sleep(for: .milliseconds(500))
-            }
+            try await pipeline.waitUntilEveryMessageApplied(timeout: .seconds(600), poll: .milliseconds(500))
 
             // Cell by cell, value by value, against a full recomputation from dx-ingest's records.
             let catalog = self.catalog

@@ -107,12 +107,7 @@ struct ReliabilityTests {
 
             try await pipeline.start([Pipeline.indicators])
             try await pipeline.waitUntilApplied(ids, token: token)
-            let outboxCount = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
-            let deadline = ContinuousClock.now + .seconds(90)
-            while try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") < outboxCount {
-                guard ContinuousClock.now < deadline else { throw TestFailure("not every message applied after restart") }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let outboxCount = try await pipeline.waitUntilEveryMessageApplied(timeout: .seconds(90))
 
             // Each accepted message applied exactly once.
             #expect(try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") == outboxCount)
@@ -200,12 +195,7 @@ struct ReliabilityTests {
 
             tansu.thaw()
             try await pipeline.waitUntilApplied(ids, token: token, timeout: .seconds(180))
-            let outboxCount = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
-            let deadline = ContinuousClock.now + .seconds(120)
-            while try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") < outboxCount {
-                guard ContinuousClock.now < deadline else { throw TestFailure("not every message applied after the thaw") }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let outboxCount = try await pipeline.waitUntilEveryMessageApplied(timeout: .seconds(120))
             // Each accepted message published and applied exactly once.
             #expect(try await count(pipeline, "SELECT count(*) FROM ingest.outbox WHERE published_at IS NULL") == 0)
             #expect(try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") == outboxCount)

@@ -45,6 +45,11 @@ start_service() {
   shift 2
   DX_BIN_DIR="$root/$bin" DX_LOG_LEVEL=warning bash "$here/services.sh" start-one bench "$name" DX_TOPIC_PREFIX="$topic_prefix" "$@" >/dev/null
 }
+# dx-ingest without its rate limit (or the limit is what gets measured); dx-indicators with the
+# bench's batch (DX_BENCH_BATCH, default 500: dx-indicators' own default).
+batch=${DX_BENCH_BATCH:-500}
+start_ingest() { start_service dx-ingest "$1" DX_RATE_LIMIT_PER_MINUTE=0; }
+start_indicators() { start_service dx-indicators "$1" DX_CONSUMER_BATCH_SIZE="$batch"; }
 stop_service() { bash "$here/services.sh" stop bench >/dev/null 2>&1 || true; }
 pid_of() { cat "$state/$1.pid"; }
 
@@ -55,7 +60,7 @@ want() { [[ "$phases" == *" $1 "* ]]; }
 if want ingest; then
 echo
 log "1/4 ingestion: reports and events through dx-ingest into Kafka, next to COPY (dx-ingest alone)"
-start_service dx-ingest "${prefix}ingest." DX_RATE_LIMIT_PER_MINUTE=0
+start_ingest "${prefix}ingest."
 "$dx" bench ingest --url "http://127.0.0.1:$INGEST_PORT" --database-url "$ADMIN_URL" --ingest-pid "$(pid_of dx-ingest)" \
   ${DX_BENCH_INGEST_REPORTS:+--reports "$DX_BENCH_INGEST_REPORTS"} ${DX_BENCH_INGEST_EVENTS:+--events "$DX_BENCH_INGEST_EVENTS"} || failed+=(ingest)
 stop_service
@@ -66,19 +71,17 @@ fi
 if want engine; then
 echo
 log "2/4 engine: the national load and its revisions through dx-indicators, next to COPY and a materialized view"
-batch=${DX_BENCH_BATCH:-500}
-start_service dx-indicators "${prefix}engine." DX_CONSUMER_BATCH_SIZE="$batch"
+start_indicators "${prefix}engine."
 "$dx" bench engine --admin-url "$ADMIN_URL" --brokers "$BROKERS" --topic-prefix "${prefix}engine." --batch-messages "$batch" \
   --indicators-pid "$(pid_of dx-indicators)" ${DX_BENCH_COMMUNES:+--communes "$DX_BENCH_COMMUNES"} || failed+=(engine)
-engine_peak=$(awk '/VmHWM/ {print $2}' "/proc/$(pid_of dx-indicators)/status" 2>/dev/null || true)
 stop_service
 fi
 
 if want latency; then
 echo
 log "3/4 latency: reports through dx-ingest at a steady ${DX_BENCH_RATE:-5000} observations/s, commit to indicator value"
-start_service dx-indicators "${prefix}latency." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-500}"
-start_service dx-ingest "${prefix}latency." DX_RATE_LIMIT_PER_MINUTE=0
+start_indicators "${prefix}latency."
+start_ingest "${prefix}latency."
 "$dx" bench latency --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \
   --topic-prefix "${prefix}latency." --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}" || failed+=(latency)
 stop_service
@@ -87,8 +90,8 @@ fi
 if want alerts; then
 echo
 log "4/4 alerts: dx-alerts with every rule on, behind dx-ingest and dx-indicators"
-start_service dx-indicators "${prefix}alerts." DX_CONSUMER_BATCH_SIZE="${DX_BENCH_BATCH:-500}"
-start_service dx-ingest "${prefix}alerts." DX_RATE_LIMIT_PER_MINUTE=0
+start_indicators "${prefix}alerts."
+start_ingest "${prefix}alerts."
 start_service dx-alerts "${prefix}alerts."
 # dx-indicators has just started: let it load the provinces' state before anything is timed.
 "$dx" bench latency --warm-up-only --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \

@@ -77,6 +77,19 @@ final class Pipeline: @unchecked Sendable {
         }
     }
 
+    /// Waits until dx-indicators has applied as many messages as dx-ingest's outbox holds;
+    /// returns that number.
+    @discardableResult
+    func waitUntilEveryMessageApplied(timeout: Duration, poll: Duration = .milliseconds(200)) async throws -> Int {
+        let outbox = try await count(self, "SELECT count(*) FROM ingest.outbox")
+        let deadline = ContinuousClock.now + timeout
+        while try await count(self, "SELECT count(*) FROM engine.processed_messages") < outbox {
+            guard ContinuousClock.now < deadline else { throw TestFailure("not every one of \(outbox) outbox messages applied within \(timeout)") }
+            try await Task.sleep(for: poll)
+        }
+        return outbox
+    }
+
     /// Runs `body` with the admin pool of this pipeline's database.
     func withAdmin<T: Sendable>(_ body: @escaping @Sendable (Database) async throws -> T) async throws -> T {
         try await database.withAdmin(body)

@@ -172,18 +172,12 @@ struct EngineBench: AsyncParsableCommand {
     }
 
     static func copy(_ rows: [[String?]], into table: String, primaryKey: Bool, db: Database, logger: Logger) async throws -> Double {
-        try await db.query("DROP TABLE IF EXISTS \(unescaped: table)")
-        try await db.query("""
-            CREATE TABLE \(unescaped: table) (unit text, period text, element text, report_id text, revision int, sequence bigint, value numeric, province text
-            \(unescaped: primaryKey ? ", PRIMARY KEY (unit, period, element, report_id)" : ""))
-            """)
-        let start = ContinuousClock.now
-        try await db.withConnection { connection in
+        try await timedScratchCopy(table: table, definition: """
+            unit text, period text, element text, report_id text, revision int, sequence bigint, value numeric, province text
+            \(primaryKey ? ", PRIMARY KEY (unit, period, element, report_id)" : "")
+            """, db: db) { connection in
             try await connection.copy(rows, into: table, columns: ["unit", "period", "element", "report_id", "revision", "sequence", "value", "province"], logger: logger)
         }
-        let seconds = (ContinuousClock.now - start).seconds
-        try await db.query("DROP TABLE \(unescaped: table)")
-        return seconds
     }
 }
 

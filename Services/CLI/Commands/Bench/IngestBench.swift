@@ -202,10 +202,9 @@ struct IngestBench: AsyncParsableCommand {
         throw CLIError("\(item.path): no 2xx after 20 attempts")
     }
 
-    /// COPYs rows into a fresh scratch table (a real, logged table like the ones dx-ingest
-    /// writes, with the same primary key), then drops it; three times, returning the fastest: the
-    /// limit is what COPY can do, not what it did while a checkpoint ran. The rows are generated
-    /// before the clock starts, so only COPY is timed.
+    /// COPY of the same rows into a scratch table shaped like the one dx-ingest writes (with the
+    /// same primary key), the fastest of three runs. The rows are rendered before the clock starts,
+    /// so only COPY is timed.
     static func copy(table: String, definition: String, columns: [String], db: Database, logger: Logger,
                      rows: (_ emit: (String) -> Void) -> Void) async throws -> Double {
         var chunks: [ByteBuffer] = []
@@ -219,24 +218,11 @@ struct IngestBench: AsyncParsableCommand {
         }
         if buffer.readableBytes > 0 { chunks.append(buffer) }
         let data = chunks
-        var fastest = Double.infinity
-        for _ in 1...3 {
-            try await db.query(PostgresQuery(unsafeSQL: "CREATE TABLE public.\(table) (\(definition))"))
-            do {
-                let started = Date()
-                try await db.withConnection { connection in
-                    try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-                        for chunk in data { try await writer.write(chunk) }
-                    }
-                }
-                fastest = min(fastest, Date().timeIntervalSince(started))
-                try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE public.\(table)"))
-            } catch {
-                try? await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
-                throw error
+        return try await timedScratchCopy(table: table, definition: definition, runs: 3, db: db) { connection in
+            try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+                for chunk in data { try await writer.write(chunk) }
             }
         }
-        return fastest
     }
 
     static func format(_ value: Double, digits: Int = 2) -> String {

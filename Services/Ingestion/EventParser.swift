@@ -30,15 +30,23 @@ struct DossierEvent: Sendable, Hashable {
     var period: Period
     var elements: [String]
 
-    /// The catalog elements an event increments.
-    static func elements(kind: Kind, online: Bool, feeRequired: Bool, onTime: Bool) -> [String] {
+    /// Every list of catalog elements an event can increment; an event's list is one of these.
+    static let countedElements: [[String]] = [
+        ["dossiers_received_total"],
+        ["dossiers_received_total", "dossiers_received_online"],
+        ["dossiers_received_total", "dossiers_requiring_payment"],
+        ["dossiers_received_total", "dossiers_received_online", "dossiers_requiring_payment"],
+        ["dossiers_resolved_total"],
+        ["dossiers_resolved_total", "dossiers_resolved_on_time"],
+        ["dossiers_paid_online"],
+    ]
+
+    /// Where in `countedElements` the elements an event increments are.
+    static func countedIndex(kind: Kind, online: Bool, feeRequired: Bool, onTime: Bool) -> Int {
         switch kind {
-        case .dossierReceived:
-            ["dossiers_received_total"] + (online ? ["dossiers_received_online"] : []) + (feeRequired ? ["dossiers_requiring_payment"] : [])
-        case .dossierResolved:
-            ["dossiers_resolved_total"] + (onTime ? ["dossiers_resolved_on_time"] : [])
-        case .feePaidOnline:
-            ["dossiers_paid_online"]
+        case .dossierReceived: (online ? 1 : 0) + (feeRequired ? 2 : 0)
+        case .dossierResolved: onTime ? 5 : 4
+        case .feePaidOnline: 6
         }
     }
 }
@@ -68,7 +76,11 @@ struct Timestamp: Sendable, Hashable, Comparable {
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, years 1900–2999; `t`, `z` and a space for
     /// the `T` are accepted as RFC 3339 allows. Fractions beyond microseconds are cut.
     static func parse(_ text: String) -> Timestamp? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse(utf8: $0) }
+    }
+
+    private static func parse(utf8 b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         guard b.count >= 20 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
@@ -150,6 +162,15 @@ struct EventParser {
     let catalog: Catalog
     let scope: UnitCode
     let now: Timestamp
+    /// The catalog's entry (or nil: not in the catalog) of each of `DossierEvent.countedElements`.
+    private let countedElementInfo: [[DataElement?]]
+
+    init(catalog: Catalog, scope: UnitCode, now: Timestamp) {
+        self.catalog = catalog
+        self.scope = scope
+        self.now = now
+        countedElementInfo = DossierEvent.countedElements.map { $0.map { catalog.elements[$0] } }
+    }
 
     /// Events may carry a clock a little ahead of ours; beyond this they are in the future.
     static let clockSkewSeconds: Int64 = 300
@@ -171,6 +192,7 @@ struct EventParser {
     func parse(_ body: [UInt8]) -> Result {
         var result = Result()
         var firstLine: [String: Int] = [:]
+        firstLine.reserveCapacity(body.count / 100)
         var lineNumber = 0
         var start = 0
         while start <= body.count {
@@ -184,18 +206,24 @@ struct EventParser {
             if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             result.lines += 1
             let line = lineNumber
-            let object: JSONValue
-            do throws(JSONSyntaxError) {
-                object = try JSONParser.parse(slice)
-            } catch {
-                result.errors.append(.init(line: line, field: "line", reason: "not valid JSON: column \(error.column): \(error.reason)"))
-                continue
+            let fields: EventFields
+            if let plain = EventFields(plainLine: slice) {
+                fields = plain
+            } else {
+                let object: JSONValue
+                do throws(JSONSyntaxError) {
+                    object = try JSONParser.parse(slice)
+                } catch {
+                    result.errors.append(.init(line: line, field: "line", reason: "not valid JSON: column \(error.column): \(error.reason)"))
+                    continue
+                }
+                guard case .object(let members) = object else {
+                    result.errors.append(.init(line: line, field: "line", reason: "each line must be one JSON object, not \(object.kind)"))
+                    continue
+                }
+                fields = EventFields(members)
             }
-            guard case .object = object else {
-                result.errors.append(.init(line: line, field: "line", reason: "each line must be one JSON object, not \(object.kind)"))
-                continue
-            }
-            guard let event = check(object, line: line, result: &result) else { continue }
+            guard let event = check(fields, line: line, result: &result) else { continue }
             if let first = firstLine[event.eventID] {
                 result.duplicates.append(Duplicate(line: line, eventId: event.eventID, reason: "given twice in this request (first on line \(first))"))
                 continue
@@ -206,22 +234,29 @@ struct EventParser {
         return result
     }
 
-    private func check(_ object: JSONValue, line: Int, result: inout Result) -> DossierEvent? {
+    /// Fields that belong to one kind of event only.
+    private static let fieldOwners: [(field: EventFields.Name, kind: DossierEvent.Kind)] = [
+        (.channel, .dossierReceived), (.feeRequired, .dossierReceived), (.onTime, .dossierResolved),
+    ]
+
+    private func check(_ object: EventFields, line: Int, result: inout Result) -> DossierEvent? {
         var failed = false
         func fail(_ field: String, _ reason: String) {
             failed = true
             result.errors.append(.init(line: line, field: field, reason: reason))
         }
-        func text(_ field: String) -> String? {
-            switch object[field] {
+        func text(_ name: EventFields.Name) -> String? {
+            let field = name.rawValue
+            switch object[name] {
             case .string(let value)? where !value.isEmpty: return value
             case nil, .null?, .string?: fail(field, "\(field) is missing")
             case let other?: fail(field, "\(field) must be a string, not \(other.kind)")
             }
             return nil
         }
-        func flag(_ field: String, required: Bool) -> Bool? {
-            switch object[field] {
+        func flag(_ name: EventFields.Name, required: Bool) -> Bool? {
+            let field = name.rawValue
+            switch object[name] {
             case .bool(let value)?: return value
             case nil, .null?: if required { fail(field, "\(field) is missing (true or false)") }
             case let other?: fail(field, "\(field) must be true or false, not \(other.kind)")
@@ -230,25 +265,25 @@ struct EventParser {
         }
 
         var eventID: String?
-        if let id = text("eventId") {
+        if let id = text(.eventId) {
             if ReportValidator.isValidReportID(id) { eventID = id } else {
                 fail("eventId", "'\(ReportValidator.quoted(id))' is not a valid event id: \(ReportValidator.reportIDPattern)")
             }
         }
         var kind: DossierEvent.Kind?
-        if let name = text("kind") {
+        if let name = text(.kind) {
             kind = DossierEvent.Kind(rawValue: name)
             if kind == nil {
                 fail("kind", "'\(ReportValidator.quoted(name))' is not an event kind (\(DossierEvent.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }
         var unit: AdministrativeUnit?
-        if let code = text("unit") {
+        if let code = text(.unit) {
             unit = catalog.units[UnitCode(code)]
             if unit == nil { fail("unit", "unit '\(ReportValidator.quoted(code))' is not in the catalog") }
         }
         var occurredAt: Timestamp?
-        if let stamp = text("occurredAt") {
+        if let stamp = text(.occurredAt) {
             occurredAt = Timestamp.parse(stamp)
             if occurredAt == nil {
                 fail("occurredAt", "'\(ReportValidator.quoted(stamp))' is not an RFC 3339 timestamp such as 2026-03-05T09:12:00+07:00 (years 1900–2999)")
@@ -259,23 +294,22 @@ struct EventParser {
 
         // Fields that belong to one kind only: present on another kind they are a mistake.
         var online = false, feeRequired = false, onTime = false
-        let owners: [(field: String, kind: DossierEvent.Kind)] = [("channel", .dossierReceived), ("feeRequired", .dossierReceived), ("onTime", .dossierResolved)]
         if let kind {
-            for (field, owner) in owners where owner != kind && object[field] != nil {
-                fail(field, "\(field) applies to \(owner.rawValue) events, not to \(kind.rawValue)")
+            for (field, owner) in Self.fieldOwners where owner != kind && object[field] != nil {
+                fail(field.rawValue, "\(field.rawValue) applies to \(owner.rawValue) events, not to \(kind.rawValue)")
             }
             switch kind {
             case .dossierReceived:
-                if let channel = text("channel") {
+                if let channel = text(.channel) {
                     switch channel {
                     case "online": online = true
                     case "offline": online = false
                     default: fail("channel", "channel must be online or offline, not '\(ReportValidator.quoted(channel))'")
                     }
                 }
-                feeRequired = flag("feeRequired", required: false) ?? false
+                feeRequired = flag(.feeRequired, required: false) ?? false
             case .dossierResolved:
-                onTime = flag("onTime", required: true) ?? false
+                onTime = flag(.onTime, required: true) ?? false
             case .feePaidOnline:
                 break
             }
@@ -288,11 +322,12 @@ struct EventParser {
             period = .month(day.year, day.month)
         }
         if let kind {
-            elements = DossierEvent.elements(kind: kind, online: online, feeRequired: feeRequired, onTime: onTime)
+            let counted = DossierEvent.countedIndex(kind: kind, online: online, feeRequired: feeRequired, onTime: onTime)
+            elements = DossierEvent.countedElements[counted]
             // The catalog's rules for each element it counts into: the unit existed that month.
             var reasons = Set<String>()
-            for element in elements {
-                guard let elementInfo = catalog.elements[element] else {
+            for (element, info) in zip(elements, countedElementInfo[counted]) {
+                guard let elementInfo = info else {
                     if reasons.insert(element).inserted { fail("element", "data element \(element) is not in the catalog") }
                     continue
                 }

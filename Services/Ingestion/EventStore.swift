@@ -33,76 +33,100 @@ struct EventStore: Sendable {
     let topics: TopicNames
     let outbox = Outbox(schema: "ingest")
 
-    /// Records `events`; returns the ids newly recorded, the sequence and the message count.
-    func accept(_ events: [DossierEvent], token: TokenStore.Token) async throws -> (inserted: Set<String>, sequence: Int64?, messages: Int) {
-        guard !events.isEmpty else { return ([], nil, 0) }
-        let catalog = self.catalog
+    /// What `accept` recorded.
+    struct Recorded: Sendable {
+        /// Events newly recorded and counted.
+        var accepted: Int
+        /// The ids, among those given, that an earlier request had recorded already.
+        var alreadyRecorded: Set<String>
+        var sequence: Int64?
+        var messages: Int
+    }
+
+    /// Records `events`, each id at most once ever, and their counts.
+    func accept(_ events: [DossierEvent], token: TokenStore.Token) async throws -> Recorded {
+        guard !events.isEmpty else { return Recorded(accepted: 0, alreadyRecorded: [], sequence: nil, messages: 0) }
         let logger = self.logger
         let source = self.source
         let outbox = self.outbox
         let topics = self.topics
         // One message per province, its id fixed up front so each event row can name it.
         var messageIDs: [UnitCode: UUID] = [:]
-        var provinceOf: [UnitCode: UnitCode] = [:]
-        for event in events where provinceOf[event.unit] == nil {
-            let province = catalog.units.province(of: event.unit) ?? event.unit
-            provinceOf[event.unit] = province
-            if messageIDs[province] == nil { messageIDs[province] = UUID() }
-        }
+        let provinces = events.map { catalog.units.province(of: $0.unit) ?? $0.unit }
         // The rows as arrays of columns, unnested by PostgreSQL: one statement, no temporary table.
         var ids = ArrayColumn(.text, capacity: events.count)
         var kinds = ArrayColumn(.text, capacity: events.count)
         var units = ArrayColumn(.text, capacity: events.count)
-        var times = ArrayColumn(.text, capacity: events.count)
+        var times = ArrayColumn(.timestamptz, capacity: events.count)
         var periods = ArrayColumn(.text, capacity: events.count)
         var elements = ArrayColumn(.text, capacity: events.count)
         var messageColumn = ArrayColumn(.uuid, capacity: events.count)
-        for event in events {
+        for (event, province) in zip(events, provinces) {
             ids.append(event.eventID)
             kinds.append(event.kind.rawValue)
             units.append(event.unit.rawValue)
-            times.append(event.occurredAt.rfc3339)
+            times.append(microsecondsSince1970: event.occurredAt.seconds * 1_000_000 + Int64(event.occurredAt.microseconds))
             periods.append(event.period.description)
             // Element codes are catalog codes, which never hold a comma.
             elements.append(event.elements.joined(separator: ","))
-            messageColumn.append(messageIDs[provinceOf[event.unit]!]!)
+            if let id = messageIDs[province] {
+                messageColumn.append(id)
+            } else {
+                let id = UUID()
+                messageIDs[province] = id
+                messageColumn.append(id)
+            }
         }
-        var binds = PostgresBindings(capacity: 8)
+        var binds = PostgresBindings(capacity: 9)
         for column in [ids, kinds, units, times, periods, elements, messageColumn] { binds.append(column, context: .default) }
         try binds.append(token.id, context: .default)
+        binds.append(events.count)
 
         return try await database.withTransaction { connection in
-            // The sequence is drawn in the same statement. In event-id order, so two batches
-            // sharing ids wait on each other instead of deadlocking.
+            // The sequence is drawn in the same statement. In event-id order (byte order, as the
+            // key's collation), so two batches sharing ids wait on each other instead of
+            // deadlocking. The ids recorded are sent back only when some were recorded before.
             var sequence: Int64 = 0
-            var inserted = Set<String>()
-            inserted.reserveCapacity(events.count)
-            for try await (next, written) in try await connection.query(PostgresQuery(unsafeSQL: """
+            var inserted = events.count
+            var insertedIDs: [String]?
+            for try await (next, count, written) in try await connection.query(PostgresQuery(unsafeSQL: """
                 WITH drawn AS (SELECT nextval('ingest.acceptance_sequence') AS sequence),
                 written AS (
                     INSERT INTO ingest.events (event_id, kind, unit, occurred_at, period, elements, sequence, token_id, message_id)
-                    SELECT e.event_id, e.kind, e.unit, e.occurred_at::timestamptz, e.period, string_to_array(e.elements, ','), drawn.sequence, $8,
+                    SELECT e.event_id, e.kind, e.unit, e.occurred_at, e.period, string_to_array(e.elements, ','), drawn.sequence, $8,
                            e.message_id
-                    FROM drawn, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[])
+                    FROM drawn, unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::uuid[])
                          AS e(event_id, kind, unit, occurred_at, period, elements, message_id)
-                    ORDER BY e.event_id
+                    ORDER BY e.event_id COLLATE "C"
                     ON CONFLICT (event_id) DO NOTHING
                     RETURNING event_id
-                )
-                SELECT drawn.sequence, coalesce((SELECT array_agg(event_id) FROM written), '{}'::text[]) FROM drawn
-                """, binds: binds), logger: logger).decode((Int64, [String]).self) {
+                ),
+                counted AS (SELECT count(*)::int8 AS count FROM written)
+                SELECT drawn.sequence, counted.count,
+                       CASE WHEN counted.count < $9 THEN (SELECT array_agg(event_id) FROM written) END
+                FROM drawn, counted
+                """, binds: binds), logger: logger).decode((Int64, Int, [String]?).self) {
                 sequence = next
-                inserted.formUnion(written)
+                inserted = count
+                insertedIDs = written
             }
-            guard !inserted.isEmpty else { return (inserted, nil, 0) }
+            guard inserted > 0 else {
+                return Recorded(accepted: 0, alreadyRecorded: Set(events.map(\.eventID)), sequence: nil, messages: 0)
+            }
+            let recordedBefore: Set<String>
+            if let insertedIDs {
+                let new = Set(insertedIDs)
+                recordedBefore = Set(events.lazy.map(\.eventID).filter { !new.contains($0) })
+            } else {
+                recordedBefore = []
+            }
 
             // Deltas summed per cell, one batch per province, cells in the order the events came
             // (deterministic without a sort).
             var sums: [UnitCode: [Observation]] = [:]
             var position: [CellKey: Int] = [:]  // the cell's index in its province's batch
-            position.reserveCapacity(inserted.count * 2)
-            for event in events where inserted.contains(event.eventID) {
-                let province = provinceOf[event.unit]!
+            position.reserveCapacity(inserted * 2)
+            for (event, province) in zip(events, provinces) where recordedBefore.isEmpty || !recordedBefore.contains(event.eventID) {
                 for element in event.elements {
                     let key = CellKey(unit: event.unit, period: event.period, element: element)
                     if let index = position[key] {
@@ -120,7 +144,7 @@ struct EventStore: Sendable {
                 messages.append(try OutboxMessage(topic: topics.observations, key: province.rawValue, envelope: envelope))
             }
             try await outbox.enqueue(messages, on: connection, logger: logger)
-            return (inserted, sequence, messages.count)
+            return Recorded(accepted: inserted, alreadyRecorded: recordedBefore, sequence: sequence, messages: messages.count)
         }
     }
 }

@@ -152,14 +152,14 @@ struct IngestRoutes: Sendable {
         }
         let stored = try await retryingConflicts { try await events.accept(result.events, token: token) }
         var duplicates = result.duplicates
-        for event in result.events where !stored.inserted.contains(event.eventID) {
+        for event in result.events where !stored.alreadyRecorded.isEmpty && stored.alreadyRecorded.contains(event.eventID) {
             duplicates.append(.init(line: event.line, eventId: event.eventID, reason: "already accepted"))
         }
         duplicates.sort { $0.line < $1.line }
-        Metrics.Counter(label: "dx_ingest_events_accepted_total").increment(by: stored.inserted.count)
+        Metrics.Counter(label: "dx_ingest_events_accepted_total").increment(by: stored.accepted)
         Metrics.Counter(label: "dx_ingest_events_duplicate_total").increment(by: duplicates.count)
         let receipt = EventReceipt(
-            status: "accepted", lines: result.lines, accepted: stored.inserted.count, duplicate: duplicates.count, duplicates: duplicates,
+            status: "accepted", lines: result.lines, accepted: stored.accepted, duplicate: duplicates.count, duplicates: duplicates,
             rejected: result.errors.isEmpty ? nil : result.errors.sorted { ($0.line, $0.field) < ($1.line, $1.field) },
             sequence: stored.sequence, messages: stored.messages
         )

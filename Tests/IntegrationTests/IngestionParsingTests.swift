@@ -65,6 +65,54 @@ struct IngestionParsingTests {
         }
     }
 
+    @Test("an event line read straight from its bytes gives exactly the fields JSONParser reads, or is left to JSONParser")
+    func plainEventLines() throws {
+        func fields(_ text: String) -> (plain: EventFields?, parsed: EventFields?) {
+            let bytes = Array(text.utf8)
+            let parsed: EventFields?
+            if case .object(let object)? = try? JSONParser.parse(bytes) { parsed = EventFields(object) } else { parsed = nil }
+            return (EventFields(plainLine: bytes[...]), parsed)
+        }
+        // What clients send: read on the plain path, to the same fields.
+        let plain = [
+            #"{"channel":"online","eventId":"hcc-1","feeRequired":true,"kind":"dossier_received","occurredAt":"2026-03-05T09:12:00+07:00","unit":"24403"}"#,
+            " { \"eventId\" : \"r-2\" ,\t\"kind\":\"dossier_resolved\", \"onTime\": false, \"unit\":\"VN\", \"occurredAt\":\"2026-03-05T02:12:00Z\" } ",
+            #"{"kind":"fee_paid_online","kind":"dossier_received"}"#,
+            "{}", "{ }", #"{"unit":""}"#, #"{"channel":"not a channel ~!"}"#, "{\"onTime\":true}\r",
+        ]
+        for line in plain {
+            let (fast, parsed) = fields(line)
+            #expect(fast != nil, "\(line) takes the plain path")
+            #expect(fast == parsed, "\(line)")
+        }
+        #expect(fields(#"{"kind":"fee_paid_online","kind":"dossier_received"}"#).plain?[.kind] == .string("dossier_received"), "a repeated member: its last value")
+        // Everything else is left to JSONParser, whatever it makes of it.
+        let others = [
+            #"{"eventId":"a\"b"}"#, #"{"unit":"Đắk Lắk"}"#, #"{"unit":24403}"#, #"{"unit":null}"#, #"{"note":"x"}"#, #"{"unit":{"a":1}}"#,
+            #"{"unit":"x",}"#, #"{"unit" "x"}"#, #"{"onTime":tru}"#, #"{"onTime":truex}"#, #"{"unit":"x"} x"#, #"{"unit":"x""#, "{\"unit\":\"\u{1}\"}",
+            "{\"unit\":\"\u{7F}\"}", #"[{"unit":"x"}]"#, #""unit""#, "", "{", #"{"unit":"x"}}"#, "{,}", #"{"unit":"x",,"kind":"y"}"#,
+        ]
+        for line in others {
+            #expect(fields(line).plain == nil, "\(line) is left to JSONParser")
+        }
+        // Random lines built from the pieces of event lines: never a different reading.
+        var generator = SeededGenerator(seed: 411)
+        let pieces = ["{", "}", ",", ":", " ", "\t", #""eventId""#, #""kind""#, #""unit""#, #""onTime""#, #""channel""#, #""x-1""#, #""24403""#,
+                      "true", "false", "null", "1", #""a\"b""#, #""""#, "tr", #""Hà""#]
+        var agreed = 0
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 1...12, using: &generator)
+            var line = "{" + (0..<count).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            if Bool.random(using: &generator) { line += "}" }
+            let (fast, parsed) = fields(line)
+            if let fast {
+                #expect(fast == parsed, "\(line)")
+                agreed += 1
+            }
+        }
+        #expect(agreed > 0, "some random lines are plain")
+    }
+
     @Test("RFC 3339 timestamps: offsets, fractions, leap seconds; the month in Vietnam")
     func timestamps() throws {
         let march = try #require(Timestamp.parse("2026-02-28T17:30:00Z"))

@@ -16,6 +16,7 @@ public struct Migration: Sendable {
         m003Alerting,
         m004ReportingViews,
         m005WritePath,
+        m006EventIdentifiers,
     ]
 }
 

@@ -22,7 +22,7 @@ struct IngestBench: AsyncParsableCommand {
             outbox row was acknowledged by Kafka (ingest.outbox.published_at). Then the same rows are
             COPYed into a scratch table shaped like ingest.report_values in the same database, three times,
             the fastest counting. The same
-            for dossier events (a scratch table shaped like ingest.events). With --ingest-pid, the peak
+            for dossier events (a scratch table LIKE ingest.events INCLUDING ALL: its key, collation and defaults). With --ingest-pid, the peak
             resident memory of dx-ingest (VmHWM) is read from /proc.
             """
     )
@@ -111,10 +111,7 @@ struct IngestBench: AsyncParsableCommand {
                     (workload.eventBody(start..<min(eventCount, start + perRequest)), "/v1/events", "application/x-ndjson", min(perRequest, eventCount - start))
                 }
                 let eventPhase = try await Self.measure(label: "events", bodies: batches, base: base, token: token, clients: clientCount, db: db, logger: logger)
-                let eventCopy = try await Self.copy(table: "bench_copy_events_\(run)", definition: """
-                    event_id text PRIMARY KEY, kind text NOT NULL, unit text NOT NULL, occurred_at timestamptz NOT NULL, period text NOT NULL,
-                    elements text[] NOT NULL, accepted_at timestamptz NOT NULL DEFAULT now(), sequence bigint NOT NULL, token_id uuid, message_id uuid NOT NULL
-                    """, columns: ["event_id", "kind", "unit", "occurred_at", "period", "elements", "sequence", "message_id"], db: db, logger: logger) { emit in
+                let eventCopy = try await Self.copy(table: "bench_copy_events_\(run)", definition: "LIKE ingest.events INCLUDING ALL", columns: ["event_id", "kind", "unit", "occurred_at", "period", "elements", "sequence", "message_id"], db: db, logger: logger) { emit in
                     let message = UUID().uuidString
                     for i in 0..<eventCount {
                         let event = workload.event(i)

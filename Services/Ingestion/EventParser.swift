@@ -28,7 +28,9 @@ struct DossierEvent: Sendable, Hashable {
     var occurredAt: Timestamp
     /// The month in Vietnam the event happened in: the period it counts into.
     var period: Period
-    var elements: [String]
+    /// Where in `countedElements` the elements it increments are.
+    var counted: Int
+    var elements: [String] { Self.countedElements[counted] }
 
     /// Every list of catalog elements an event can increment; an event's list is one of these.
     static let countedElements: [[String]] = [
@@ -40,6 +42,9 @@ struct DossierEvent: Sendable, Hashable {
         ["dossiers_resolved_total", "dossiers_resolved_on_time"],
         ["dossiers_paid_online"],
     ]
+
+    /// Each of `countedElements` as a PostgreSQL array literal (element codes need no quoting).
+    static let countedElementsLiteral: [String] = countedElements.map { "{\($0.joined(separator: ","))}" }
 
     /// Where in `countedElements` the elements an event increments are.
     static func countedIndex(kind: Kind, online: Bool, feeRequired: Bool, onTime: Bool) -> Int {
@@ -132,11 +137,17 @@ struct Timestamp: Sendable, Hashable, Comparable {
 
     /// UTC, microseconds: what PostgreSQL's timestamptz reads back exactly.
     var rfc3339: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `rfc3339`'s text, appended as bytes.
+    func appendRFC3339(to bytes: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let day = Day(Date(timeIntervalSince1970: TimeInterval(days * 86_400 - Int64(Day.vietnamOffsetSeconds))))
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(27)
         func digits(_ value: Int, _ width: Int) { bytes.appendDecimal(UInt64(value), width: width) }
         digits(day.year, 4)
         bytes.append(UInt8(ascii: "-"))
@@ -152,7 +163,6 @@ struct Timestamp: Sendable, Hashable, Comparable {
         bytes.append(UInt8(ascii: "."))
         digits(microseconds, 6)
         bytes.append(UInt8(ascii: "Z"))
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -316,17 +326,17 @@ struct EventParser {
         }
 
         var period: Period?
-        var elements: [String] = []
+        var counted: Int?
         if let occurredAt {
             let day = occurredAt.vietnamDay
             period = .month(day.year, day.month)
         }
         if let kind {
-            let counted = DossierEvent.countedIndex(kind: kind, online: online, feeRequired: feeRequired, onTime: onTime)
-            elements = DossierEvent.countedElements[counted]
+            let index = DossierEvent.countedIndex(kind: kind, online: online, feeRequired: feeRequired, onTime: onTime)
+            counted = index
             // The catalog's rules for each element it counts into: the unit existed that month.
             var reasons = Set<String>()
-            for (element, info) in zip(elements, countedElementInfo[counted]) {
+            for (element, info) in zip(DossierEvent.countedElements[index], countedElementInfo[index]) {
                 guard let elementInfo = info else {
                     if reasons.insert(element).inserted { fail("element", "data element \(element) is not in the catalog") }
                     continue
@@ -342,7 +352,7 @@ struct EventParser {
                                            reason: "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))"))
             return nil
         }
-        guard !failed, let eventID, let kind, let unit, let occurredAt, let period else { return nil }
-        return DossierEvent(line: line, eventID: eventID, kind: kind, unit: unit.code, occurredAt: occurredAt, period: period, elements: elements)
+        guard !failed, let eventID, let kind, let unit, let occurredAt, let period, let counted else { return nil }
+        return DossierEvent(line: line, eventID: eventID, kind: kind, unit: unit.code, occurredAt: occurredAt, period: period, counted: counted)
     }
 }

@@ -23,8 +23,12 @@ struct EventReceipt: Codable, Sendable {
 }
 
 /// Records dossier events in `ingest.events` and their counts, as `delta` observations, in the
-/// outbox, in one transaction. An event id already recorded is left alone (`ON CONFLICT DO
-/// NOTHING`), so a batch sent twice, or two clients racing with the same event, count it once.
+/// outbox, in one transaction. An event id already recorded is left alone, so a batch sent twice,
+/// or two clients racing with the same event, count it once.
+///
+/// The events are COPYed, PostgreSQL's fastest way in. Two requests racing with the same new
+/// id: the second's COPY waits for the first to commit, then fails on the key
+/// (`isEventIDRace`), and the second is retried, when the lookup of its ids finds that one.
 struct EventStore: Sendable {
     let database: Database
     let catalog: Catalog
@@ -43,8 +47,23 @@ struct EventStore: Sendable {
         var messages: Int
     }
 
+    static let columns = ["event_id", "kind", "unit", "occurred_at", "period", "elements", "sequence", "token_id", "message_id"]
+
     /// Records `events`, each id at most once ever, and their counts.
+    ///
+    /// New ids are the rule (a client sends an event once, and again only when it missed the
+    /// answer), so the events are first COPYed without looking for their ids. An id recorded
+    /// before fails that COPY on the key, and nothing of it stays; then the ids are looked up
+    /// first and only the new events are COPYed.
     func accept(_ events: [DossierEvent], token: TokenStore.Token) async throws -> Recorded {
+        do {
+            return try await accept(events, token: token, lookingUpIDs: false)
+        } catch where isEventIDRace(error) {
+            return try await accept(events, token: token, lookingUpIDs: true)
+        }
+    }
+
+    private func accept(_ events: [DossierEvent], token: TokenStore.Token, lookingUpIDs: Bool) async throws -> Recorded {
         guard !events.isEmpty else { return Recorded(accepted: 0, alreadyRecorded: [], sequence: nil, messages: 0) }
         let logger = self.logger
         let source = self.source
@@ -53,84 +72,55 @@ struct EventStore: Sendable {
         // One message per province, its id fixed up front so each event row can name it.
         var messageIDs: [UnitCode: UUID] = [:]
         let provinces = events.map { catalog.units.province(of: $0.unit) ?? $0.unit }
-        // The rows as arrays of columns, unnested by PostgreSQL: one statement, no temporary table.
-        var ids = ArrayColumn(.text, capacity: events.count)
-        var kinds = ArrayColumn(.text, capacity: events.count)
-        var units = ArrayColumn(.text, capacity: events.count)
-        var times = ArrayColumn(.timestamptz, capacity: events.count)
-        var periods = ArrayColumn(.text, capacity: events.count)
-        var elements = ArrayColumn(.text, capacity: events.count)
-        var messageColumn = ArrayColumn(.uuid, capacity: events.count)
-        for (event, province) in zip(events, provinces) {
-            ids.append(event.eventID)
-            kinds.append(event.kind.rawValue)
-            units.append(event.unit.rawValue)
-            times.append(microsecondsSince1970: event.occurredAt.seconds * 1_000_000 + Int64(event.occurredAt.microseconds))
-            periods.append(event.period.description)
-            // Element codes are catalog codes, which never hold a comma.
-            elements.append(event.elements.joined(separator: ","))
-            if let id = messageIDs[province] {
-                messageColumn.append(id)
-            } else {
-                let id = UUID()
-                messageIDs[province] = id
-                messageColumn.append(id)
-            }
+        for province in provinces where messageIDs[province] == nil { messageIDs[province] = UUID() }
+        var probe = PostgresBindings(capacity: 1)
+        if lookingUpIDs {
+            var ids = ArrayColumn(.text, capacity: events.count)
+            for event in events { ids.append(event.eventID) }
+            probe.append(ids, context: .default)
         }
-        var binds = PostgresBindings(capacity: 9)
-        for column in [ids, kinds, units, times, periods, elements, messageColumn] { binds.append(column, context: .default) }
-        try binds.append(token.id, context: .default)
-        binds.append(events.count)
 
         return try await database.withTransaction { connection in
-            // The sequence is drawn in the same statement. In event-id order (byte order, as the
-            // key's collation), so two batches sharing ids wait on each other instead of
-            // deadlocking. The ids recorded are sent back only when some were recorded before.
+            // The lookup probes the key once per id, whatever the planner thinks of the table's
+            // size (a plain `= ANY` scans the whole table while its statistics say it is small).
             var sequence: Int64 = 0
-            var inserted = events.count
-            var insertedIDs: [String]?
-            for try await (next, count, written) in try await connection.query(PostgresQuery(unsafeSQL: """
-                WITH drawn AS (SELECT nextval('ingest.acceptance_sequence') AS sequence),
-                written AS (
-                    INSERT INTO ingest.events (event_id, kind, unit, occurred_at, period, elements, sequence, token_id, message_id)
-                    SELECT e.event_id, e.kind, e.unit, e.occurred_at, e.period, string_to_array(e.elements, ','), drawn.sequence, $8,
-                           e.message_id
-                    FROM drawn, unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::uuid[])
-                         AS e(event_id, kind, unit, occurred_at, period, elements, message_id)
-                    ORDER BY e.event_id COLLATE "C"
-                    ON CONFLICT (event_id) DO NOTHING
-                    RETURNING event_id
-                ),
-                counted AS (SELECT count(*)::int8 AS count FROM written)
-                SELECT drawn.sequence, counted.count,
-                       CASE WHEN counted.count < $9 THEN (SELECT array_agg(event_id) FROM written) END
-                FROM drawn, counted
-                """, binds: binds), logger: logger).decode((Int64, Int, [String]?).self) {
+            var recordedBefore = Set<String>()
+            for try await (next, existing) in try await connection.query(PostgresQuery(unsafeSQL: lookingUpIDs ? """
+                SELECT nextval('ingest.acceptance_sequence'), ARRAY(
+                    SELECT recorded.event_id FROM unnest($1::text[]) AS given(event_id)
+                    CROSS JOIN LATERAL (SELECT event_id FROM ingest.events WHERE event_id = given.event_id LIMIT 1) AS recorded)
+                """ : "SELECT nextval('ingest.acceptance_sequence'), '{}'::text[]", binds: probe), logger: logger).decode((Int64, [String]).self) {
                 sequence = next
-                inserted = count
-                insertedIDs = written
+                recordedBefore = Set(existing)
             }
-            guard inserted > 0 else {
-                return Recorded(accepted: 0, alreadyRecorded: Set(events.map(\.eventID)), sequence: nil, messages: 0)
-            }
-            let recordedBefore: Set<String>
-            if let insertedIDs {
-                let new = Set(insertedIDs)
-                recordedBefore = Set(events.lazy.map(\.eventID).filter { !new.contains($0) })
-            } else {
-                recordedBefore = []
+            let new = recordedBefore.isEmpty ? Array(events.indices) : events.indices.filter { !recordedBefore.contains(events[$0].eventID) }
+            guard !new.isEmpty else { return Recorded(accepted: 0, alreadyRecorded: recordedBefore, sequence: nil, messages: 0) }
+
+            try await connection.copy(new, into: "ingest.events", columns: Self.columns, logger: logger) { index, row in
+                let event = events[index]
+                row.field(event.eventID)
+                row.field(event.kind.rawValue)
+                row.field(event.unit.rawValue)
+                row.field(unescaped: event.occurredAt.appendRFC3339)
+                row.field(event.period)
+                row.field(DossierEvent.countedElementsLiteral[event.counted])
+                row.field(Int(sequence))
+                row.field(token.id)
+                row.field(messageIDs[provinces[index]]!)
             }
 
             // Deltas summed per cell, one batch per province, cells in the order the events came
             // (deterministic without a sort).
             var sums: [UnitCode: [Observation]] = [:]
             var position: [CellKey: Int] = [:]  // the cell's index in its province's batch
-            position.reserveCapacity(inserted * 2)
-            for (event, province) in zip(events, provinces) where recordedBefore.isEmpty || !recordedBefore.contains(event.eventID) {
+            position.reserveCapacity(new.count * 2)
+            for index in new {
+                let event = events[index]
+                let province = provinces[index]
                 for element in event.elements {
                     let key = CellKey(unit: event.unit, period: event.period, element: element)
-                    if let index = position[key] {
-                        sums[province]![index].delta! += 1
+                    if let cell = position[key] {
+                        sums[province]![cell].delta! += 1
                     } else {
                         position[key] = sums[province, default: []].count
                         sums[province, default: []].append(Observation(unit: event.unit, period: event.period, element: element, delta: 1))
@@ -144,7 +134,7 @@ struct EventStore: Sendable {
                 messages.append(try OutboxMessage(topic: topics.observations, key: province.rawValue, envelope: envelope))
             }
             try await outbox.enqueue(messages, on: connection, logger: logger)
-            return Recorded(accepted: inserted, alreadyRecorded: recordedBefore, sequence: sequence, messages: messages.count)
+            return Recorded(accepted: new.count, alreadyRecorded: recordedBefore, sequence: sequence, messages: messages.count)
         }
     }
 }

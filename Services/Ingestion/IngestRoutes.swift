@@ -330,7 +330,17 @@ func isTransientConflict(_ error: any Error) -> Bool {
         return [error.closureError, error.commitError, error.beginError].contains { $0.map(isTransientConflict) ?? false }
     }
     guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
-    return state == "40P01" || state == "40001"
+    return state == "40P01" || state == "40001" || isEventIDRace(error)
+}
+
+/// Another request recorded one of these event ids between this one's probe and its COPY
+/// (`EventStore`): retried, the probe finds the id and reports it as a duplicate.
+func isEventIDRace(_ error: any Error) -> Bool {
+    if let error = error as? PostgresTransactionError {
+        return [error.closureError, error.commitError, error.beginError].contains { $0.map(isEventIDRace) ?? false }
+    }
+    guard let error = error as? PSQLError else { return false }
+    return error.serverInfo?[.sqlState] == "23505" && error.serverInfo?[.constraintName] == "events_pkey"
 }
 
 /// Offset of the first byte that breaks UTF-8, for error messages.

@@ -8,15 +8,7 @@ import PostgresNIO
 /// encodes every element through an existential, which a thousand-row request feels).
 public struct ArrayColumn: PostgresDynamicTypeEncodable, Sendable {
     public enum Element: Sendable {
-        case text, uuid, timestamptz
-
-        var type: PostgresDataType {
-            switch self {
-            case .text: .text
-            case .uuid: .uuid
-            case .timestamptz: .timestamptz
-            }
-        }
+        case text, uuid
     }
 
     public let element: Element
@@ -25,7 +17,7 @@ public struct ArrayColumn: PostgresDynamicTypeEncodable, Sendable {
 
     public init(_ element: Element, capacity: Int = 0) {
         self.element = element
-        elements.reserveCapacity(capacity * (element == .text ? 24 : 20))
+        elements.reserveCapacity(capacity * (element == .uuid ? 20 : 24))
     }
 
     public mutating func append(_ text: String) {
@@ -44,31 +36,13 @@ public struct ArrayColumn: PostgresDynamicTypeEncodable, Sendable {
         count += 1
     }
 
-    /// An instant, given as microseconds since 1970 (UTC), sent as PostgreSQL's binary
-    /// timestamptz: no text to print here nor to parse there.
-    public mutating func append(microsecondsSince1970 microseconds: Int64) {
-        precondition(element == .timestamptz, "a timestamp appended to a \(element) column")
-        elements.writeInteger(Int32(8))
-        elements.writeInteger(microseconds - Self.postgresEpochMicroseconds)
-        count += 1
-    }
-
-    /// 2000-01-01T00:00:00Z, PostgreSQL's zero for timestamps, in microseconds since 1970.
-    static let postgresEpochMicroseconds: Int64 = 946_684_800 * 1_000_000
-
-    public var psqlType: PostgresDataType {
-        switch element {
-        case .text: .textArray
-        case .uuid: .uuidArray
-        case .timestamptz: .timestamptzArray
-        }
-    }
+    public var psqlType: PostgresDataType { element == .text ? .textArray : .uuidArray }
     public var psqlFormat: PostgresFormat { .binary }
 
     /// PostgreSQL's binary array: dimensions, a no-NULLs flag, the element type, the length and
     /// lower bound of the one dimension, then each element as length and bytes.
     public func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        let elementType = element.type
+        let elementType: PostgresDataType = element == .text ? .text : .uuid
         buffer.writeInteger(Int32(count == 0 ? 0 : 1))
         buffer.writeInteger(Int32(0))
         buffer.writeInteger(elementType.rawValue)

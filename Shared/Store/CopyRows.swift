@@ -94,6 +94,28 @@ public struct CopyRowWriter {
         plain { period.appendText(to: &$0) }
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// A uuid in its canonical lowercase text.
+    public mutating func field(_ uuid: UUID) {
+        plain { bytes in
+            let hex = Self.hexDigits
+            withUnsafeBytes(of: uuid.uuid) { raw in
+                for (index, byte) in raw.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 { bytes.append(UInt8(ascii: "-")) }
+                    bytes.append(hex[Int(byte >> 4)])
+                    bytes.append(hex[Int(byte & 0x0F)])
+                }
+            }
+        }
+    }
+
+    /// A field whose text `append` writes and which needs no escaping (no backslash, tab or
+    /// line break): timestamps, array literals of codes, identifiers checked beforehand.
+    public mutating func field(unescaped append: (inout [UInt8]) -> Void) {
+        plain(append)
+    }
+
     private mutating func separate() {
         if !first { buffer.writeInteger(UInt8(ascii: "\t")) }
         first = false

@@ -43,9 +43,6 @@ struct DossierEvent: Sendable, Hashable {
         ["dossiers_paid_online"],
     ]
 
-    /// Each of `countedElements` as a PostgreSQL array literal (element codes need no quoting).
-    static let countedElementsLiteral: [String] = countedElements.map { "{\($0.joined(separator: ","))}" }
-
     /// Where in `countedElements` the elements an event increments are.
     static func countedIndex(kind: Kind, online: Bool, feeRequired: Bool, onTime: Bool) -> Int {
         switch kind {

@@ -49,6 +49,21 @@ struct EventStore: Sendable {
 
     static let columns = ["event_id", "kind", "unit", "occurred_at", "period", "elements", "sequence", "token_id", "message_id"]
 
+    /// Each of `DossierEvent.countedElements` as the text of a PostgreSQL array (element codes
+    /// need no quoting), the `elements` column of its events.
+    static let elementsText: [String] = DossierEvent.countedElements.map { "{\($0.joined(separator: ","))}" }
+
+    /// The sequence, and which ids are recorded already: each looked up by the key, whatever the
+    /// planner thinks of the table's size (a plain `= ANY` scans the whole table while its
+    /// statistics say it is small).
+    static let drawAndLookUpSQL = """
+        SELECT nextval('ingest.acceptance_sequence'), ARRAY(
+            SELECT recorded.event_id FROM unnest($1::text[]) AS given(event_id)
+            CROSS JOIN LATERAL (SELECT event_id FROM ingest.events WHERE event_id = given.event_id LIMIT 1) AS recorded)
+        """
+    /// The sequence alone, and no id recorded already.
+    static let drawSQL = "SELECT nextval('ingest.acceptance_sequence'), '{}'::text[]"
+
     /// Records `events`, each id at most once ever, and their counts.
     ///
     /// New ids are the rule (a client sends an event once, and again only when it missed the
@@ -81,19 +96,15 @@ struct EventStore: Sendable {
         }
 
         return try await database.withTransaction { connection in
-            // The lookup probes the key once per id, whatever the planner thinks of the table's
-            // size (a plain `= ANY` scans the whole table while its statistics say it is small).
             var sequence: Int64 = 0
             var recordedBefore = Set<String>()
-            for try await (next, existing) in try await connection.query(PostgresQuery(unsafeSQL: lookingUpIDs ? """
-                SELECT nextval('ingest.acceptance_sequence'), ARRAY(
-                    SELECT recorded.event_id FROM unnest($1::text[]) AS given(event_id)
-                    CROSS JOIN LATERAL (SELECT event_id FROM ingest.events WHERE event_id = given.event_id LIMIT 1) AS recorded)
-                """ : "SELECT nextval('ingest.acceptance_sequence'), '{}'::text[]", binds: probe), logger: logger).decode((Int64, [String]).self) {
+            let sql = lookingUpIDs ? Self.drawAndLookUpSQL : Self.drawSQL
+            for try await (next, existing) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: probe), logger: logger)
+                .decode((Int64, [String]).self) {
                 sequence = next
                 recordedBefore = Set(existing)
             }
-            let new = recordedBefore.isEmpty ? Array(events.indices) : events.indices.filter { !recordedBefore.contains(events[$0].eventID) }
+            let new = events.indices.filter { !recordedBefore.contains(events[$0].eventID) }
             guard !new.isEmpty else { return Recorded(accepted: 0, alreadyRecorded: recordedBefore, sequence: nil, messages: 0) }
 
             try await connection.copy(new, into: "ingest.events", columns: Self.columns, logger: logger) { index, row in
@@ -103,7 +114,7 @@ struct EventStore: Sendable {
                 row.field(event.unit.rawValue)
                 row.field(unescaped: event.occurredAt.appendRFC3339)
                 row.field(event.period)
-                row.field(DossierEvent.countedElementsLiteral[event.counted])
+                row.field(Self.elementsText[event.counted])
                 row.field(Int(sequence))
                 row.field(token.id)
                 row.field(messageIDs[provinces[index]]!)

@@ -152,7 +152,7 @@ struct IngestRoutes: Sendable {
         }
         let stored = try await retryingConflicts { try await events.accept(result.events, token: token) }
         var duplicates = result.duplicates
-        for event in result.events where !stored.alreadyRecorded.isEmpty && stored.alreadyRecorded.contains(event.eventID) {
+        for event in result.events where stored.alreadyRecorded.contains(event.eventID) {
             duplicates.append(.init(line: event.line, eventId: event.eventID, reason: "already accepted"))
         }
         duplicates.sort { $0.line < $1.line }
@@ -324,23 +324,27 @@ extension ProblemMiddleware {
     }
 }
 
-/// Deadlocks (40P01) and serialization failures (40001), possibly inside a transaction error.
+/// Deadlocks (40P01), serialization failures (40001) and event-id races, possibly inside a
+/// transaction error.
 func isTransientConflict(_ error: any Error) -> Bool {
-    if let error = error as? PostgresTransactionError {
-        return [error.closureError, error.commitError, error.beginError].contains { $0.map(isTransientConflict) ?? false }
-    }
-    guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
-    return state == "40P01" || state == "40001" || isEventIDRace(error)
+    serverErrors(in: error).contains { error in
+        let state = error.serverInfo?[.sqlState]
+        return state == "40P01" || state == "40001"
+    } || isEventIDRace(error)
 }
 
-/// Another request recorded one of these event ids between this one's probe and its COPY
-/// (`EventStore`): retried, the probe finds the id and reports it as a duplicate.
+/// Another request recorded one of these event ids before this one's COPY (`EventStore`):
+/// done again, the lookup of its ids finds that one and reports it as a duplicate.
 func isEventIDRace(_ error: any Error) -> Bool {
+    serverErrors(in: error).contains { $0.serverInfo?[.sqlState] == "23505" && $0.serverInfo?[.constraintName] == "events_pkey" }
+}
+
+/// PostgreSQL's errors in `error`, whether it is one or a transaction's error that holds some.
+private func serverErrors(in error: any Error) -> [PSQLError] {
     if let error = error as? PostgresTransactionError {
-        return [error.closureError, error.commitError, error.beginError].contains { $0.map(isEventIDRace) ?? false }
+        return [error.closureError, error.commitError, error.beginError].flatMap { $0.map(serverErrors) ?? [] }
     }
-    guard let error = error as? PSQLError else { return false }
-    return error.serverInfo?[.sqlState] == "23505" && error.serverInfo?[.constraintName] == "events_pkey"
+    return (error as? PSQLError).map { [$0] } ?? []
 }
 
 /// Offset of the first byte that breaks UTF-8, for error messages.

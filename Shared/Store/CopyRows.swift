@@ -74,7 +74,7 @@ public struct CopyRowWriter {
 
     /// A number in its canonical text, which never needs escaping.
     public mutating func field(_ value: Quantity) {
-        plain { value.appendText(to: &$0) }
+        field { value.appendText(to: &$0) }
     }
 
     /// NULL for nil.
@@ -84,21 +84,21 @@ public struct CopyRowWriter {
     }
 
     public mutating func field(_ value: Int) {
-        plain {
+        field {
             if value < 0 { $0.append(UInt8(ascii: "-")) }
             $0.appendDecimal(UInt64(value.magnitude))
         }
     }
 
     public mutating func field(_ period: Period) {
-        plain { period.appendText(to: &$0) }
+        field { period.appendText(to: &$0) }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A uuid in its canonical lowercase text.
     public mutating func field(_ uuid: UUID) {
-        plain { bytes in
+        field { bytes in
             let hex = Self.hexDigits
             withUnsafeBytes(of: uuid.uuid) { raw in
                 for (index, byte) in raw.enumerated() {
@@ -110,19 +110,14 @@ public struct CopyRowWriter {
         }
     }
 
-    /// A field whose text `append` writes and which needs no escaping (no backslash, tab or
-    /// line break): timestamps, array literals of codes, identifiers checked beforehand.
-    public mutating func field(unescaped append: (inout [UInt8]) -> Void) {
-        plain(append)
-    }
-
     private mutating func separate() {
         if !first { buffer.writeInteger(UInt8(ascii: "\t")) }
         first = false
     }
 
-    /// A field whose text, written by `append`, needs no escaping.
-    private mutating func plain(_ append: (inout [UInt8]) -> Void) {
+    /// A field whose text `append` writes and which needs no escaping (no backslash, tab or
+    /// line break): numbers, periods, timestamps, array literals of codes.
+    public mutating func field(unescaped append: (inout [UInt8]) -> Void) {
         separate()
         scratch.removeAll(keepingCapacity: true)
         append(&scratch)

@@ -93,14 +93,21 @@ struct IngestBench: AsyncParsableCommand {
             let workload = BenchWorkload(catalog: catalog, run: run)
             printError("dx bench ingest: \(reportCount) reports × \(perReport) observations and \(eventCount) events (\(perRequest) per request), \(clientCount) clients, against \(base)")
 
-            // Reports: each run with report ids of its own, so every run is accepted anew.
-            var reportRuns: [(http: Double, kafka: Double)] = []
-            for index in 0..<runCount {
-                let runWorkload = BenchWorkload(catalog: catalog, run: "\(run)r\(index)")
-                let reportBodies = try (0..<reportCount).map { try runWorkload.reportBody($0, observations: perReport) }
-                reportRuns.append(try await Self.measure(label: "reports, run \(index + 1) of \(runCount)",
-                                                         bodies: reportBodies.map { ($0, "/v1/reports", "application/json", perReport) },
-                                                         base: base, token: token, clients: clientCount, db: db, logger: logger))
+            /// `runCount` runs of a phase, each with a workload (and so ids) of its own, so every run is accepted anew.
+            func measureRuns(_ label: String, bodies: (BenchWorkload) throws -> [(body: [UInt8], path: String, contentType: String, rows: Int)])
+                async throws -> [(http: Double, kafka: Double)] {
+                var runs: [(http: Double, kafka: Double)] = []
+                for index in 0..<runCount {
+                    let runBodies = try bodies(BenchWorkload(catalog: catalog, run: "\(run)\(label.prefix(1))\(index)"))
+                    runs.append(try await Self.measure(label: "\(label), run \(index + 1) of \(runCount)", bodies: runBodies, base: base, token: token,
+                                                       clients: clientCount, db: db, logger: logger))
+                }
+                return runs
+            }
+
+            // Reports.
+            let reportRuns = try await measureRuns("reports") { runWorkload in
+                try (0..<reportCount).map { (try runWorkload.reportBody($0, observations: perReport), "/v1/reports", "application/json", perReport) }
             }
             let reportPhase = reportRuns.min { $0.kafka < $1.kafka }!
             let reportCopy = try await Self.copy(table: "bench_copy_report_values_\(run)", definition: """
@@ -118,26 +125,21 @@ struct IngestBench: AsyncParsableCommand {
 
             // Events.
             if eventCount > 0 {
-                var eventRuns: [(http: Double, kafka: Double)] = []
-                var requestCount = 0
-                for index in 0..<runCount {
-                    let runWorkload = BenchWorkload(catalog: catalog, run: "\(run)e\(index)")
-                    let batches = stride(from: 0, to: eventCount, by: perRequest).map { start in
-                        (runWorkload.eventBody(start..<min(eventCount, start + perRequest)), "/v1/events", "application/x-ndjson", min(perRequest, eventCount - start))
-                    }
-                    requestCount = batches.count
-                    eventRuns.append(try await Self.measure(label: "events, run \(index + 1) of \(runCount)", bodies: batches, base: base, token: token,
-                                                            clients: clientCount, db: db, logger: logger))
+                let requests = stride(from: 0, to: eventCount, by: perRequest).map { $0..<min(eventCount, $0 + perRequest) }
+                let eventRuns = try await measureRuns("events") { runWorkload in
+                    requests.map { (runWorkload.eventBody($0), "/v1/events", "application/x-ndjson", $0.count) }
                 }
                 let eventPhase = eventRuns.min { $0.kafka < $1.kafka }!
-                let eventCopy = try await Self.copy(table: "bench_copy_events_\(run)", definition: "LIKE ingest.events INCLUDING ALL", columns: ["event_id", "kind", "unit", "occurred_at", "period", "elements", "sequence", "message_id"], db: db, logger: logger) { emit in
+                let eventCopy = try await Self.copy(table: "bench_copy_events_\(run)", definition: "LIKE ingest.events INCLUDING ALL",
+                                                    columns: ["event_id", "kind", "unit", "occurred_at", "period", "elements", "sequence", "message_id"],
+                                                    db: db, logger: logger) { emit in
                     let message = UUID().uuidString
                     for i in 0..<eventCount {
                         let event = workload.event(i)
                         emit("\(event.id)\tdossier_received\t\(event.unit)\t\(event.occurredAt)\t\(event.period)\t{\(event.elements.joined(separator: ","))}\t1\t\(message)\n")
                     }
                 }
-                results["events"] = Phase(rows: eventCount, requests: requestCount, httpSeconds: eventPhase.http, kafkaSeconds: eventPhase.kafka,
+                results["events"] = Phase(rows: eventCount, requests: requests.count, httpSeconds: eventPhase.http, kafkaSeconds: eventPhase.kafka,
                                           copySeconds: eventCopy, runKafkaSeconds: eventRuns.map(\.kafka))
             }
 

@@ -25,6 +25,8 @@ struct DossierEvent: Sendable, Hashable {
     var eventID: String
     var kind: Kind
     var unit: UnitCode
+    /// The province whose message carries the event's counts (`UnitDirectory.province(of:)`).
+    var province: UnitCode
     var occurredAt: Timestamp
     /// The month in Vietnam the event happened in: the period it counts into.
     var period: Period
@@ -42,6 +44,14 @@ struct DossierEvent: Sendable, Hashable {
         ["dossiers_resolved_total", "dossiers_resolved_on_time"],
         ["dossiers_paid_online"],
     ]
+
+    /// Every element an event can increment, each once, in the order `countedElements` names them.
+    static let elementCodes: [String] = countedElements.joined().reduce(into: []) { codes, code in
+        if !codes.contains(code) { codes.append(code) }
+    }
+
+    /// For each of `elementCodes`, the indices of the lists in `countedElements` that contain it.
+    static let listsCounting: [[Int]] = elementCodes.map { code in countedElements.indices.filter { countedElements[$0].contains(code) } }
 
     /// Where in `countedElements` the elements an event increments are.
     static func countedIndex(kind: Kind, online: Bool, feeRequired: Bool, onTime: Bool) -> Int {
@@ -73,7 +83,10 @@ struct Timestamp: Sendable, Hashable, Comparable {
     static func < (a: Timestamp, b: Timestamp) -> Bool { (a.seconds, a.microseconds) < (b.seconds, b.microseconds) }
 
     /// The day in Vietnam.
-    var vietnamDay: Day { Day(Date(timeIntervalSince1970: TimeInterval(seconds))) }
+    var vietnamDay: Day {
+        let local = seconds + Int64(Day.vietnamOffsetSeconds)
+        return Day(daysSinceEpoch: Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400))
+    }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, years 1900–2999; `t`, `z` and a space for
     /// the `T` are accepted as RFC 3339 allows. Fractions beyond microseconds are cut.
@@ -144,7 +157,7 @@ struct Timestamp: Sendable, Hashable, Comparable {
     func appendRFC3339(to bytes: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
-        let day = Day(Date(timeIntervalSince1970: TimeInterval(days * 86_400 - Int64(Day.vietnamOffsetSeconds))))
+        let day = Day(daysSinceEpoch: Int(days))
         func digits(_ value: Int, _ width: Int) { bytes.appendDecimal(UInt64(value), width: width) }
         digits(day.year, 4)
         bytes.append(UInt8(ascii: "-"))
@@ -231,11 +244,15 @@ struct EventParser {
                 fields = EventFields(members)
             }
             guard let event = check(fields, line: line, result: &result) else { continue }
-            if let first = firstLine[event.eventID] {
+            // The id's first line, recorded now if this is it: one lookup (line numbers start at 1).
+            let first = { (slot: inout Int) -> Int in
+                if slot == 0 { slot = line }
+                return slot
+            }(&firstLine[event.eventID, default: 0])
+            if first != line {
                 result.duplicates.append(Duplicate(line: line, eventId: event.eventID, reason: "given twice in this request (first on line \(first))"))
                 continue
             }
-            firstLine[event.eventID] = line
             result.events.append(event)
         }
         return result
@@ -284,11 +301,12 @@ struct EventParser {
                 fail("kind", "'\(ReportValidator.quoted(name))' is not an event kind (\(DossierEvent.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }
-        var unit: AdministrativeUnit?
+        var place: UnitPlace?
         if let code = text(.unit) {
-            unit = catalog.units[UnitCode(code)]
-            if unit == nil { fail("unit", "unit '\(ReportValidator.quoted(code))' is not in the catalog") }
+            place = catalog.units.place(of: UnitCode(code))
+            if place == nil { fail("unit", "unit '\(ReportValidator.quoted(code))' is not in the catalog") }
         }
+        let unit = place?.unit
         var occurredAt: Timestamp?
         if let stamp = text(.occurredAt) {
             occurredAt = Timestamp.parse(stamp)
@@ -344,12 +362,13 @@ struct EventParser {
                 }
             }
         }
-        if let unit, !catalog.units.isWithin(unit.code, subtreeOf: scope) {
+        if let place, let unit, !place.isWithin(subtreeOf: scope) {
             result.outOfScope.append(.init(line: line, field: "unit",
                                            reason: "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))"))
             return nil
         }
-        guard !failed, let eventID, let kind, let unit, let occurredAt, let period, let counted else { return nil }
-        return DossierEvent(line: line, eventID: eventID, kind: kind, unit: unit.code, occurredAt: occurredAt, period: period, counted: counted)
+        guard !failed, let eventID, let kind, let place, let occurredAt, let period, let counted else { return nil }
+        return DossierEvent(line: line, eventID: eventID, kind: kind, unit: place.unit.code, province: place.province ?? place.unit.code,
+                            occurredAt: occurredAt, period: period, counted: counted)
     }
 }

@@ -84,10 +84,8 @@ struct EventStore: Sendable {
         let source = self.source
         let outbox = self.outbox
         let topics = self.topics
-        // One message per province, its id fixed up front so each event row can name it.
-        var messageIDs: [UnitCode: UUID] = [:]
-        let provinces = events.map { catalog.units.province(of: $0.unit) ?? $0.unit }
-        for province in provinces where messageIDs[province] == nil { messageIDs[province] = UUID() }
+        let messages = ProvinceMessages(for: events)
+        let tokenText = Array(token.id.uuidString.utf8)
         var probe = PostgresBindings(capacity: 1)
         if lookingUpIDs {
             var ids = ArrayColumn(.text, capacity: events.count)
@@ -109,43 +107,110 @@ struct EventStore: Sendable {
 
             try await connection.copy(new, into: "ingest.events", columns: Self.columns, logger: logger) { index, row in
                 let event = events[index]
-                row.field(event.eventID)
-                row.field(event.kind.rawValue)
-                row.field(event.unit.rawValue)
+                row.field(unescaped: event.eventID)  // letters, digits and . _ - : only
+                row.field(unescaped: event.kind.rawValue)
+                row.field(unescaped: event.unit.rawValue)  // a catalog code
                 row.field(unescaped: event.occurredAt.appendRFC3339)
                 row.field(event.period)
-                row.field(Self.elementsText[event.counted])
+                row.field(unescaped: Self.elementsText[event.counted])
                 row.field(Int(sequence))
-                row.field(token.id)
-                row.field(messageIDs[provinces[index]]!)
+                row.field(unescaped: tokenText)
+                row.field(unescaped: messages.idText[messages.messageOfEvent[index]])
             }
 
-            // Deltas summed per cell, one batch per province, cells in the order the events came
-            // (deterministic without a sort).
-            var sums: [UnitCode: [Observation]] = [:]
-            var position: [CellKey: Int] = [:]  // the cell's index in its province's batch
-            position.reserveCapacity(new.count * 2)
-            for index in new {
-                let event = events[index]
-                let province = provinces[index]
-                for element in event.elements {
-                    let key = CellKey(unit: event.unit, period: event.period, element: element)
-                    if let cell = position[key] {
-                        sums[province]![cell].delta! += 1
-                    } else {
-                        position[key] = sums[province, default: []].count
-                        sums[province, default: []].append(Observation(unit: event.unit, period: event.period, element: element, delta: 1))
-                    }
+            var counts = EventCounts(expecting: new.count)
+            for index in new { counts.add(events[index], message: messages.messageOfEvent[index]) }
+            let observations = counts.observations(messages: messages.ids.count)
+            var outboxMessages: [OutboxMessage] = []
+            for slot in messages.ids.indices.sorted(by: { messages.provinces[$0] < messages.provinces[$1] }) where !observations[slot].isEmpty {
+                let province = messages.provinces[slot]
+                let batch = ObservationBatch(province: province, origin: .events, sequence: sequence, observations: observations[slot])
+                let envelope = Envelope(schema: ObservationBatch.schema, id: messages.ids[slot], source: source, data: batch)
+                outboxMessages.append(try OutboxMessage(topic: topics.observations, key: province.rawValue, envelope: envelope))
+            }
+            try await outbox.enqueue(outboxMessages, on: connection, logger: logger)
+            return Recorded(accepted: new.count, alreadyRecorded: recordedBefore, sequence: sequence, messages: outboxMessages.count)
+        }
+    }
+}
+
+/// The `dx.observations.v1` messages of one request, one per province, each with its id fixed
+/// before the events are written so every event row can name the message that counts it.
+struct ProvinceMessages: Sendable {
+    /// Each message's province, id, and id as an event row holds it.
+    let provinces: [UnitCode]
+    let ids: [UUID]
+    let idText: [[UInt8]]
+    /// For each event, the index of its province's message.
+    let messageOfEvent: [Int]
+
+    init(for events: [DossierEvent]) {
+        var slots: [UnitCode: Int] = [:]
+        var provinces: [UnitCode] = []
+        messageOfEvent = events.map { event in
+            if let slot = slots[event.province] { return slot }
+            slots[event.province] = provinces.count
+            provinces.append(event.province)
+            return provinces.count - 1
+        }
+        self.provinces = provinces
+        ids = provinces.map { _ in UUID() }
+        idText = ids.map { Array($0.uuidString.utf8) }
+    }
+}
+
+/// Events counted per unit and month, then turned into one `delta` observation per cell they
+/// incremented. Counting by unit and month first, with a tally per kind of event, costs one
+/// lookup per event whatever the number of elements it counts into.
+struct EventCounts {
+    private struct UnitMonth: Hashable {
+        var unit: UnitCode
+        var period: Period
+    }
+
+    private var groups: [UnitMonth: Int] = [:]
+    private var keys: [UnitMonth] = []
+    private var messageOfGroup: [Int] = []
+    /// `DossierEvent.countedElements.count` tallies per group, one after another.
+    private var tallies: [Int] = []
+
+    /// Room for `events` events without growing.
+    init(expecting events: Int) {
+        groups.reserveCapacity(events)
+        keys.reserveCapacity(events)
+        messageOfGroup.reserveCapacity(events)
+        tallies.reserveCapacity(events * DossierEvent.countedElements.count)
+    }
+
+    mutating func add(_ event: DossierEvent, message: Int) {
+        let key = UnitMonth(unit: event.unit, period: event.period)
+        let group: Int
+        if let existing = groups[key] {
+            group = existing
+        } else {
+            group = keys.count
+            groups[key] = group
+            keys.append(key)
+            messageOfGroup.append(message)
+            tallies.append(contentsOf: repeatElement(0, count: DossierEvent.countedElements.count))
+        }
+        tallies[group * DossierEvent.countedElements.count + event.counted] += 1
+    }
+
+    /// The observations of each message (by its slot), cells in the order their unit and month
+    /// first came, elements in `DossierEvent.elementCodes` order: deterministic without a sort.
+    func observations(messages: Int) -> [[Observation]] {
+        var result = [[Observation]](repeating: [], count: messages)
+        let width = DossierEvent.countedElements.count
+        for (group, key) in keys.enumerated() {
+            let tally = tallies[group * width..<(group + 1) * width]
+            for (element, lists) in zip(DossierEvent.elementCodes, DossierEvent.listsCounting) {
+                let delta = lists.reduce(0) { $0 + tally[tally.startIndex + $1] }
+                if delta > 0 {
+                    result[messageOfGroup[group]].append(Observation(unit: key.unit, period: key.period, element: element, delta: Quantity(delta)))
                 }
             }
-            var messages: [OutboxMessage] = []
-            for (province, observations) in sums.sorted(by: { $0.key < $1.key }) {
-                let batch = ObservationBatch(province: province, origin: .events, sequence: sequence, observations: observations)
-                let envelope = Envelope(schema: ObservationBatch.schema, id: messageIDs[province]!, source: source, data: batch)
-                messages.append(try OutboxMessage(topic: topics.observations, key: province.rawValue, envelope: envelope))
-            }
-            try await outbox.enqueue(messages, on: connection, logger: logger)
-            return Recorded(accepted: new.count, alreadyRecorded: recordedBefore, sequence: sequence, messages: messages.count)
         }
+        return result
     }
 }

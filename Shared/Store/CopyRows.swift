@@ -115,6 +115,21 @@ public struct CopyRowWriter {
         first = false
     }
 
+    /// Text known to need no escaping (no backslash, tab or line break): ids and codes checked
+    /// against a pattern that excludes those, and constants. Written as it is, without a scan.
+    public mutating func field(unescaped text: String) {
+        assert(!text.utf8.contains { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }, "\(text) needs escaping")
+        separate()
+        buffer.writeString(text)
+    }
+
+    /// Bytes known to need no escaping, written as they are.
+    public mutating func field(unescaped bytes: [UInt8]) {
+        assert(!bytes.contains { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }, "bytes that need escaping")
+        separate()
+        buffer.writeBytes(bytes)
+    }
+
     /// A field whose text `append` writes and which needs no escaping (no backslash, tab or
     /// line break): numbers, periods, timestamps, array literals of codes.
     public mutating func field(unescaped append: (inout [UInt8]) -> Void) {

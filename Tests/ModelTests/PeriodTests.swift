@@ -46,6 +46,25 @@ struct PeriodTests {
         #expect(Day(year: 2025, month: 7, day: 1).startInstant == Date(timeIntervalSince1970: 1_751_302_800))
     }
 
+    @Test("counting days from 1970 and back gives the same calendar, day after day")
+    func daysSinceEpoch() {
+        #expect(Day(daysSinceEpoch: 0) == Day(year: 1970, month: 1, day: 1))
+        #expect(Day(daysSinceEpoch: -1) == Day(year: 1969, month: 12, day: 31))
+        #expect(Day(daysSinceEpoch: 20_454) == Day(year: 2026, month: 1, day: 1))
+        var previous = Day(daysSinceEpoch: -30_000)
+        for count in -29_999...400_000 {
+            let day = Day(daysSinceEpoch: count)
+            let next = previous.day < Day.daysIn(month: previous.month, year: previous.year)
+                ? Day(year: previous.year, month: previous.month, day: previous.day + 1)
+                : previous.month < 12 ? Day(year: previous.year, month: previous.month + 1, day: 1) : Day(year: previous.year + 1, month: 1, day: 1)
+            guard day.daysSinceEpoch == count, day == next else {
+                Issue.record("day \(count): \(day), after \(previous)")
+                return
+            }
+            previous = day
+        }
+    }
+
     @Test("dates and instants print as ISO 8601, zero-padded, the same as a formatter")
     func printing() {
         #expect(Day(year: 2025, month: 7, day: 1).description == "2025-07-01")

@@ -25,9 +25,13 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     /// The day in Vietnam at an instant.
     public init(_ date: Date) {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down)) + Day.vietnamOffsetSeconds
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        self.init(daysSinceEpoch: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+    }
+
+    /// The day `days` after 1970-01-01 (before it, for a negative count): `daysSinceEpoch`'s inverse.
+    public init(daysSinceEpoch: Int) {
         // Civil-from-days (Howard Hinnant), epoch 1970-01-01.
-        days += 719_468
+        let days = daysSinceEpoch + 719_468
         let era = (days >= 0 ? days : days - 146_096) / 146_097
         let doe = days - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
@@ -60,8 +64,7 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     }
 
     public func adding(days: Int) -> Day {
-        let seconds = (daysSinceEpoch + days) * 86_400 - Day.vietnamOffsetSeconds
-        return Day(Date(timeIntervalSince1970: TimeInterval(seconds)))
+        Day(daysSinceEpoch: daysSinceEpoch + days)
     }
 
     /// Midnight at the start of this day in Vietnam.

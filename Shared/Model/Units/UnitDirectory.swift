@@ -5,6 +5,7 @@ public struct UnitDirectory: Sendable {
     private let childrenByParent: [UnitCode: [UnitCode]]
     private let depthByUnit: [UnitCode: Int]
     private let provinceByUnit: [UnitCode: UnitCode]
+    private let places: [UnitCode: UnitPlace]
 
     public init(_ list: [AdministrativeUnit]) {
         var units: [UnitCode: AdministrativeUnit] = [:]
@@ -35,9 +36,26 @@ public struct UnitDirectory: Sendable {
         for code in units.keys { _ = resolve(code, 0) }
         self.depthByUnit = depth
         self.provinceByUnit = province
+
+        // Parent, grandparent, ..., up to the root: at most 16, whatever a broken tree says.
+        var places: [UnitCode: UnitPlace] = [:]
+        places.reserveCapacity(units.count)
+        for (code, unit) in units {
+            var ancestors: [UnitCode] = []
+            var current = unit.parent
+            while let parent = current, ancestors.count < 16 {
+                ancestors.append(parent)
+                current = units[parent]?.parent
+            }
+            places[code] = UnitPlace(unit: unit, province: province[code], ancestors: ancestors)
+        }
+        self.places = places
     }
 
     public subscript(code: UnitCode) -> AdministrativeUnit? { units[code] }
+
+    /// The unit with its province and ancestors, in one lookup: what checking a row asks.
+    public func place(of code: UnitCode) -> UnitPlace? { places[code] }
 
     public var count: Int { units.count }
 
@@ -58,27 +76,11 @@ public struct UnitDirectory: Sendable {
     }
 
     /// Parent, grandparent, ..., up to the root.
-    public func ancestors(of code: UnitCode) -> [UnitCode] {
-        var result: [UnitCode] = []
-        var current = units[code]?.parent
-        while let code = current, result.count < 16 {
-            result.append(code)
-            current = units[code]?.parent
-        }
-        return result
-    }
+    public func ancestors(of code: UnitCode) -> [UnitCode] { places[code]?.ancestors ?? [] }
 
     /// True when `code` is `root` or lies under it.
-    /// Walks up the parents without building the ancestor list: every row of a request asks.
     public func isWithin(_ code: UnitCode, subtreeOf root: UnitCode) -> Bool {
-        var current: UnitCode? = code
-        var steps = 0
-        while let unit = current, steps <= 16 {
-            if unit == root { return true }
-            current = units[unit]?.parent
-            steps += 1
-        }
-        return false
+        code == root || places[code]?.isWithin(subtreeOf: root) == true
     }
 
     /// Names from the root down to the unit, e.g. ["Việt Nam", "Tỉnh Quảng Trị", "Huyện Đa Krông"].
@@ -95,5 +97,27 @@ public struct UnitDirectory: Sendable {
             index += 1
         }
         return result
+    }
+}
+
+/// A unit where it sits in the tree: its province and its ancestors, found once so that checking
+/// a row (does the unit exist, may this token report for it, which message carries it) costs
+/// one lookup. A class, so handing one out costs a reference, not a copy of every field.
+public final class UnitPlace: Sendable {
+    public let unit: AdministrativeUnit
+    /// `UnitDirectory.province(of:)` of the unit.
+    public let province: UnitCode?
+    /// Parent, grandparent, ..., up to the root.
+    public let ancestors: [UnitCode]
+
+    init(unit: AdministrativeUnit, province: UnitCode?, ancestors: [UnitCode]) {
+        self.unit = unit
+        self.province = province
+        self.ancestors = ancestors
+    }
+
+    /// True when the unit is `root` or lies under it.
+    public func isWithin(subtreeOf root: UnitCode) -> Bool {
+        unit.code == root || ancestors.contains(root)
     }
 }

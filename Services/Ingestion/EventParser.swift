@@ -153,26 +153,31 @@ struct Timestamp: Sendable, Hashable, Comparable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// `rfc3339`'s text, appended as bytes.
+    /// `rfc3339`'s text, appended as bytes, the digits after the year written in place: this runs
+    /// for every event row.
     func appendRFC3339(to bytes: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let day = Day(daysSinceEpoch: Int(days))
-        func digits(_ value: Int, _ width: Int) { bytes.appendDecimal(UInt64(value), width: width) }
-        digits(day.year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        digits(day.month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        digits(day.day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits((secondOfDay / 60) % 60, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2)
-        bytes.append(UInt8(ascii: "."))
-        digits(microseconds, 6)
-        bytes.append(UInt8(ascii: "Z"))
+        bytes.appendDecimal(UInt64(clamping: day.year), width: 4)
+        let start = bytes.count
+        bytes.append(contentsOf: "-00-00T00:00:00.000000Z".utf8)
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
+            func put(_ value: Int, at end: Int, width: Int) {
+                var value = value
+                for index in stride(from: end, to: end - width, by: -1) {
+                    text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(day.month, at: 2, width: 2)
+            put(day.day, at: 5, width: 2)
+            put(secondOfDay / 3600, at: 8, width: 2)
+            put((secondOfDay / 60) % 60, at: 11, width: 2)
+            put(secondOfDay % 60, at: 14, width: 2)
+            put(microseconds, at: 21, width: 6)
+        }
     }
 }
 
@@ -306,7 +311,6 @@ struct EventParser {
             place = catalog.units.place(of: UnitCode(code))
             if place == nil { fail("unit", "unit '\(ReportValidator.quoted(code))' is not in the catalog") }
         }
-        let unit = place?.unit
         var occurredAt: Timestamp?
         if let stamp = text(.occurredAt) {
             occurredAt = Timestamp.parse(stamp)
@@ -351,20 +355,20 @@ struct EventParser {
             counted = index
             // The catalog's rules for each element it counts into: the unit existed that month.
             var reasons = Set<String>()
-            for (element, info) in zip(DossierEvent.countedElements[index], countedElementInfo[index]) {
-                guard let elementInfo = info else {
+            for (position, element) in DossierEvent.countedElements[index].enumerated() {
+                guard countedElementInfo[index][position] != nil else {
                     if reasons.insert(element).inserted { fail("element", "data element \(element) is not in the catalog") }
                     continue
                 }
-                for violation in ObservationRules.problems(unit: unit, period: period, element: elementInfo, value: nil, today: nil)
+                for violation in ObservationRules.problems(unit: place?.unit, period: period, element: countedElementInfo[index][position], value: nil, today: nil)
                 where reasons.insert(violation.reason).inserted {
                     fail(violation.field == .period ? "occurredAt" : violation.field.rawValue, violation.reason)
                 }
             }
         }
-        if let place, let unit, !place.isWithin(subtreeOf: scope) {
+        if let place, !place.isWithin(subtreeOf: scope) {
             result.outOfScope.append(.init(line: line, field: "unit",
-                                           reason: "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))"))
+                                           reason: "\(place.unit.name) (\(place.unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))"))
             return nil
         }
         guard !failed, let eventID, let kind, let place, let occurredAt, let period, let counted else { return nil }

@@ -128,6 +128,18 @@ struct IngestionParsingTests {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
         }
         #expect(Timestamp(Date(timeIntervalSince1970: 1_767_225_600.25)).rfc3339 == "2026-01-01T00:00:00.250000Z")
+        // Any instant of the years the parser takes reads back from its text, and its day is the
+        // calendar's (the formatter agrees on the date and time).
+        var generator = SystemRandomNumberGenerator()
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        for _ in 0..<10_000 {
+            let instant = Timestamp(seconds: Int64.random(in: -2_208_988_800..<32_503_680_000, using: &generator),
+                                    microseconds: Int.random(in: 0..<1_000_000, using: &generator))
+            let text = instant.rfc3339
+            #expect(Timestamp.parse(text) == instant, "\(text)")
+            #expect(text.prefix(19) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(instant.seconds))).prefix(19), "\(text)")
+        }
     }
 
     @Test("rate limiter: a burst, then one request per interval, per token; off at 0")

@@ -32,7 +32,6 @@ struct DossierEvent: Sendable, Hashable {
     var period: Period
     /// Where in `countedElements` the elements it increments are.
     var counted: Int
-    var elements: [String] { Self.countedElements[counted] }
 
     /// Every list of catalog elements an event can increment; an event's list is one of these.
     static let countedElements: [[String]] = [

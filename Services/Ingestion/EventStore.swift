@@ -31,7 +31,6 @@ struct EventReceipt: Codable, Sendable {
 /// (`isEventIDRace`), and the second is retried, when the lookup of its ids finds that one.
 struct EventStore: Sendable {
     let database: Database
-    let catalog: Catalog
     let logger: Logger
     let source: String
     let topics: TopicNames

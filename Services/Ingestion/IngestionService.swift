@@ -24,7 +24,7 @@ public enum IngestionService {
         let relay = OutboxRelay(outbox: Outbox(schema: "ingest"), database: context.database, producer: producer, logger: context.logger)
         let routes = IngestRoutes(
             reports: ReportStore(database: context.database, catalog: catalog, logger: context.logger, source: name, topics: configuration.topics),
-            events: EventStore(database: context.database, catalog: catalog, logger: context.logger, source: name, topics: configuration.topics),
+            events: EventStore(database: context.database, logger: context.logger, source: name, topics: configuration.topics),
             tokens: TokenStore(database: context.database, logger: context.logger),
             catalog: catalog, limits: limits, logger: context.logger
         )

@@ -82,10 +82,7 @@ struct Timestamp: Sendable, Hashable, Comparable {
     static func < (a: Timestamp, b: Timestamp) -> Bool { (a.seconds, a.microseconds) < (b.seconds, b.microseconds) }
 
     /// The day in Vietnam.
-    var vietnamDay: Day {
-        let local = seconds + Int64(Day.vietnamOffsetSeconds)
-        return Day(daysSinceEpoch: Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400))
-    }
+    var vietnamDay: Day { Day(atSecond: Int(seconds)) }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, years 1900–2999; `t`, `z` and a space for
     /// the `T` are accepted as RFC 3339 allows. Fractions beyond microseconds are cut.
@@ -354,6 +351,7 @@ struct EventParser {
             counted = index
             // The catalog's rules for each element it counts into: the unit existed that month.
             var reasons = Set<String>()
+            // Each entry read in place, not bound: a copy of a DataElement is a retain per string.
             for (position, element) in DossierEvent.countedElements[index].enumerated() {
                 guard countedElementInfo[index][position] != nil else {
                     if reasons.insert(element).inserted { fail("element", "data element \(element) is not in the catalog") }

@@ -57,7 +57,7 @@ public struct CopyRowWriter {
             return
         }
         // Most fields (codes, numbers, names) need no escaping: check the bytes once.
-        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+        guard text.utf8.contains(where: Self.needsEscape) else {
             buffer.writeString(text)
             return
         }
@@ -94,20 +94,9 @@ public struct CopyRowWriter {
         field { period.appendText(to: &$0) }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// A uuid in its canonical lowercase text.
-    public mutating func field(_ uuid: UUID) {
-        field { bytes in
-            let hex = Self.hexDigits
-            withUnsafeBytes(of: uuid.uuid) { raw in
-                for (index, byte) in raw.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 { bytes.append(UInt8(ascii: "-")) }
-                    bytes.append(hex[Int(byte >> 4)])
-                    bytes.append(hex[Int(byte & 0x0F)])
-                }
-            }
-        }
+    /// Backslash, tab and line breaks: the bytes COPY's text format escapes.
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     private mutating func separate() {
@@ -118,14 +107,14 @@ public struct CopyRowWriter {
     /// Text known to need no escaping (no backslash, tab or line break): ids and codes checked
     /// against a pattern that excludes those, and constants. Written as it is, without a scan.
     public mutating func field(unescaped text: String) {
-        assert(!text.utf8.contains { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }, "\(text) needs escaping")
+        assert(!text.utf8.contains(where: Self.needsEscape), "\(text) needs escaping")
         separate()
         buffer.writeString(text)
     }
 
     /// Bytes known to need no escaping, written as they are.
     public mutating func field(unescaped bytes: [UInt8]) {
-        assert(!bytes.contains { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }, "bytes that need escaping")
+        assert(!bytes.contains(where: Self.needsEscape), "bytes that need escaping")
         separate()
         buffer.writeBytes(bytes)
     }

@@ -24,8 +24,13 @@ public struct Day: Hashable, Comparable, Sendable, Codable, CustomStringConverti
 
     /// The day in Vietnam at an instant.
     public init(_ date: Date) {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down)) + Day.vietnamOffsetSeconds
-        self.init(daysSinceEpoch: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+        self.init(atSecond: Int(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    /// The day in Vietnam at `second` seconds after 1970-01-01T00:00Z.
+    public init(atSecond second: Int) {
+        let local = second + Day.vietnamOffsetSeconds
+        self.init(daysSinceEpoch: local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
     }
 
     /// The day `days` after 1970-01-01 (before it, for a negative count): `daysSinceEpoch`'s inverse.

@@ -4,7 +4,6 @@ public struct UnitDirectory: Sendable {
     public let units: [UnitCode: AdministrativeUnit]
     private let childrenByParent: [UnitCode: [UnitCode]]
     private let depthByUnit: [UnitCode: Int]
-    private let provinceByUnit: [UnitCode: UnitCode]
     private let places: [UnitCode: UnitPlace]
 
     public init(_ list: [AdministrativeUnit]) {
@@ -35,7 +34,6 @@ public struct UnitDirectory: Sendable {
         }
         for code in units.keys { _ = resolve(code, 0) }
         self.depthByUnit = depth
-        self.provinceByUnit = province
 
         // Parent, grandparent, ..., up to the root: at most 16, whatever a broken tree says.
         var places: [UnitCode: UnitPlace] = [:]
@@ -65,7 +63,7 @@ public struct UnitDirectory: Sendable {
     /// The current-tree province a unit's figures belong to: the unit itself, or the province
     /// above it (for pre-2025 units, the province their old province merged into). Nil for the
     /// country. Every message is keyed by it.
-    public func province(of code: UnitCode) -> UnitCode? { provinceByUnit[code] }
+    public func province(of code: UnitCode) -> UnitCode? { places[code]?.province }
 
     /// All children, whatever their validity.
     public func children(of code: UnitCode) -> [UnitCode] { childrenByParent[code] ?? [] }
@@ -80,7 +78,7 @@ public struct UnitDirectory: Sendable {
 
     /// True when `code` is `root` or lies under it.
     public func isWithin(_ code: UnitCode, subtreeOf root: UnitCode) -> Bool {
-        code == root || places[code]?.isWithin(subtreeOf: root) == true
+        places[code]?.isWithin(subtreeOf: root) ?? (code == root)
     }
 
     /// Names from the root down to the unit, e.g. ["Việt Nam", "Tỉnh Quảng Trị", "Huyện Đa Krông"].
@@ -105,7 +103,8 @@ public struct UnitDirectory: Sendable {
 /// one lookup. A class, so handing one out costs a reference, not a copy of every field.
 public final class UnitPlace: Sendable {
     public let unit: AdministrativeUnit
-    /// `UnitDirectory.province(of:)` of the unit.
+    /// The current-tree province its figures belong to (see `UnitDirectory.province(of:)`); nil
+    /// for the country.
     public let province: UnitCode?
     /// Parent, grandparent, ..., up to the root.
     public let ancestors: [UnitCode]

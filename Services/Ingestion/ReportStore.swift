@@ -88,13 +88,14 @@ struct ReportStore: Sendable {
             }
 
             // Straight in: the report's previous values are gone and its rows are distinct cells.
+            // The report id matches its pattern and codes are the catalog's: no text to escape.
             let reportID = submission.reportID
             try await connection.copy(submission.rows, into: "ingest.report_values", columns: ["report_id", "unit", "period", "element", "value"],
                                       logger: logger) { row, writer in
-                writer.field(reportID)
-                writer.field(row.unit.rawValue)
+                writer.field(unescaped: reportID)
+                writer.field(unescaped: row.unit.rawValue)
                 writer.field(row.period)
-                writer.field(row.element)
+                writer.field(unescaped: row.element)
                 writer.field(row.value)
             }
 

@@ -91,13 +91,20 @@ struct ReportValidator {
     /// negative value gets both reported, so a client fixes a file in one round.
     func check(_ raws: [RawRow]) -> (rows: [ReportRow], errors: [Problem.RowError], outOfScope: [Problem.RowError]) {
         var rows: [ReportRow] = []
+        rows.reserveCapacity(raws.count)
         var errors: [Problem.RowError] = []
         var outOfScope: [Problem.RowError] = []
-        // Each accepted row's index by cell: finds a cell given twice, and a numerator's denominator.
-        var rowIndex: [CellKey: Int] = [:]
+        // The units and elements the report names, each looked up in the catalog once and given
+        // a position here; position 0 is "not read or not in the catalog". The entries are read
+        // in place by position, not copied per row: this runs for every row of every request.
+        var names = ReportNames()
+        // Each accepted row's cell by positions: finds a cell given twice, and a numerator's denominator.
+        var rowCells: [ReportNames.Cell] = []
+        rowCells.reserveCapacity(raws.count)
+        var rowIndex: [ReportNames.Cell: Int] = [:]
         rowIndex.reserveCapacity(raws.count)
         // Most rows of a report repeat the unit and period of the row before: looked up once.
-        var lastUnit: (code: String, unit: AdministrativeUnit?, inScope: Bool)?
+        var lastUnit: (code: String, position: Int)?
         var lastPeriod: (text: String, period: Period?)?
 
         for raw in raws {
@@ -110,24 +117,22 @@ struct ReportValidator {
                 errors.append(Problem.RowError(line: raw.line, field: shape.field, reason: shape.reason, pointer: raw.pointerBase))
                 continue
             }
-            var unit: AdministrativeUnit?
-            var inScope = true
+            var unit = 0
             if let code = raw.unit, !code.isEmpty {
                 if let last = lastUnit, last.code == code {
-                    (unit, inScope) = (last.unit, last.inScope)
+                    unit = last.position
                 } else {
-                    unit = catalog.units[UnitCode(code)]
-                    inScope = unit.map { catalog.units.isWithin($0.code, subtreeOf: scope) } ?? true
-                    lastUnit = (code, unit, inScope)
+                    unit = names.unit(code, catalog: catalog, scope: scope)
+                    lastUnit = (code, unit)
                 }
-                if unit == nil { fail("unit", "unit '\(Self.quoted(code))' is not in the catalog") }
+                if unit == 0 { fail("unit", "unit '\(Self.quoted(code))' is not in the catalog") }
             } else {
                 fail("unit", "unit is missing")
             }
-            var element: DataElement?
+            var element = 0
             if let code = raw.element, !code.isEmpty {
-                element = catalog.elements[code]
-                if element == nil { fail("element", "data element '\(Self.quoted(code))' is not in the catalog") }
+                element = names.element(code, catalog: catalog)
+                if element == 0 { fail("element", "data element '\(Self.quoted(code))' is not in the catalog") }
             } else {
                 fail("element", "element is missing")
             }
@@ -170,36 +175,36 @@ struct ReportValidator {
             case .wrongType(let kind): fail("value", "value must be a number, not \(kind)")
             }
             // The catalog's rules, as far as the fields that could be read allow.
-            for violation in ObservationRules.problems(unit: unit, period: period, element: element, value: value, today: today) {
+            for violation in ObservationRules.problems(unit: names.units[unit], period: period, element: names.elements[element], value: value, today: today) {
                 fail(violation.field.rawValue, violation.reason)
             }
-            if let unit, !inScope {
+            if unit != 0 && !names.unitInScope[unit] {
                 outOfScope.append(Problem.RowError(line: raw.line, field: "unit",
-                                                   reason: "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))",
+                                                   reason: "\(names.units[unit]!.name) (\(names.units[unit]!.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))",
                                                    pointer: raw.pointerBase.map { "\($0)/unit" }))
                 continue
             }
-            guard !failed, let unit, let element, let period, let value else { continue }
-            let row = ReportRow(line: raw.line, unit: unit.code, period: period, element: element.code, value: value)
-            if let first = rowIndex.updateValue(rows.count, forKey: row.key) {
-                rowIndex[row.key] = first
-                fail("element", "\(element.code) for \(unit.code) \(period) is given twice (first on line \(rows[first].line))")
+            guard !failed, unit != 0, element != 0, let period, let value else { continue }
+            let cell = ReportNames.Cell(unit: unit, element: element, period: period)
+            if let first = rowIndex.updateValue(rows.count, forKey: cell) {
+                rowIndex[cell] = first
+                fail("element", "\(names.elements[element]!.code) for \(names.units[unit]!.code) \(period) is given twice (first on line \(rows[first].line))")
                 continue
             }
-            rows.append(row)
+            rows.append(ReportRow(line: raw.line, unit: names.units[unit]!.code, period: period, element: names.elements[element]!.code, value: value))
+            rowCells.append(cell)
         }
 
         // A numerator above its denominator in the same report cannot be right.
-        let denominators = catalog.denominatorsByNumerator
-        for row in rows {
-            guard let codes = denominators[row.element] else { continue }
-            for denominator in codes {
-                guard let index = rowIndex[CellKey(unit: row.unit, period: row.period, element: denominator)] else { continue }
+        let denominators = names.denominators(catalog: catalog)
+        for (row, cell) in zip(rows, rowCells) {
+            for denominator in denominators[cell.element] {
+                guard let index = rowIndex[ReportNames.Cell(unit: cell.unit, element: denominator, period: cell.period)] else { continue }
                 let total = rows[index]
                 guard row.value > total.value else { continue }
                 errors.append(Problem.RowError(
                     line: row.line, field: "value",
-                    reason: "\(row.element) (\(row.value)) is above \(denominator) (\(total.value), line \(total.line)) for \(row.unit) \(row.period)",
+                    reason: "\(row.element) (\(row.value)) is above \(total.element) (\(total.value), line \(total.line)) for \(row.unit) \(row.period)",
                     pointer: nil
                 ))
             }
@@ -221,5 +226,49 @@ struct ReportValidator {
     static func quoted(_ text: String) -> String {
         let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
         return cleaned.count > 80 ? String(cleaned.prefix(80)) + "…" : cleaned
+    }
+}
+
+/// The units and elements one report names, each looked up in the catalog once and numbered
+/// from 1 in the order they first appear (0 is "not read or not in the catalog", whose entry is
+/// nil). A row's cell is then three small numbers instead of two strings to hash.
+struct ReportNames {
+    struct Cell: Hashable {
+        var unit: Int
+        var element: Int
+        var period: Period
+    }
+
+    private(set) var units: [AdministrativeUnit?] = [nil]
+    /// Whether each unit lies within the token's unit.
+    private(set) var unitInScope: [Bool] = [true]
+    private(set) var elements: [DataElement?] = [nil]
+    private var unitPositions: [String: Int] = [:]
+    private var elementPositions: [String: Int] = [:]
+
+    mutating func unit(_ code: String, catalog: Catalog, scope: UnitCode) -> Int {
+        if let position = unitPositions[code] { return position }
+        guard let place = catalog.units.place(of: UnitCode(code)) else { return 0 }
+        units.append(place.unit)
+        unitInScope.append(place.isWithin(subtreeOf: scope))
+        unitPositions[code] = units.count - 1
+        return units.count - 1
+    }
+
+    mutating func element(_ code: String, catalog: Catalog) -> Int {
+        if let position = elementPositions[code] { return position }
+        guard let element = catalog.elements[code] else { return 0 }
+        elements.append(element)
+        elementPositions[code] = elements.count - 1
+        return elements.count - 1
+    }
+
+    /// Per element position, the positions of the denominators it is divided by that the report
+    /// also names (`Catalog.denominatorsByNumerator`, in its order).
+    func denominators(catalog: Catalog) -> [[Int]] {
+        elements.map { element in
+            guard let element, let codes = catalog.denominatorsByNumerator[element.code] else { return [] }
+            return codes.compactMap { elementPositions[$0] }
+        }
     }
 }

@@ -95,8 +95,7 @@ struct ReportValidator {
         var errors: [Problem.RowError] = []
         var outOfScope: [Problem.RowError] = []
         // The units and elements the report names, each looked up in the catalog once and given
-        // a position here; position 0 is "not read or not in the catalog". The entries are read
-        // in place by position, not copied per row: this runs for every row of every request.
+        // a position here (0: not read or not in the catalog), instead of once per row.
         var names = ReportNames()
         // Each accepted row's cell by positions: finds a cell given twice, and a numerator's denominator.
         var rowCells: [ReportNames.Cell] = []

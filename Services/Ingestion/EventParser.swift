@@ -160,19 +160,12 @@ struct Timestamp: Sendable, Hashable, Comparable {
         bytes.append(contentsOf: "-00-00T00:00:00.000000Z".utf8)
         bytes.withUnsafeMutableBufferPointer { buffer in
             let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
-            func put(_ value: Int, at end: Int, width: Int) {
-                var value = value
-                for index in stride(from: end, to: end - width, by: -1) {
-                    text[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-            }
-            put(day.month, at: 2, width: 2)
-            put(day.day, at: 5, width: 2)
-            put(secondOfDay / 3600, at: 8, width: 2)
-            put((secondOfDay / 60) % 60, at: 11, width: 2)
-            put(secondOfDay % 60, at: 14, width: 2)
-            put(microseconds, at: 21, width: 6)
+            text.setDecimal(day.month, width: 2, at: 1)
+            text.setDecimal(day.day, width: 2, at: 4)
+            text.setDecimal(secondOfDay / 3600, width: 2, at: 7)
+            text.setDecimal((secondOfDay / 60) % 60, width: 2, at: 10)
+            text.setDecimal(secondOfDay % 60, width: 2, at: 13)
+            text.setDecimal(microseconds, width: 6, at: 16)
         }
     }
 }
@@ -365,7 +358,7 @@ struct EventParser {
         }
         if let place, !place.isWithin(subtreeOf: scope) {
             result.outOfScope.append(.init(line: line, field: "unit",
-                                           reason: "\(place.unit.name) (\(place.unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))"))
+                                           reason: ReportValidator.outsideScope(place.unit, scope: scope, catalog: catalog)))
             return nil
         }
         guard !failed, let eventID, let kind, let place, let occurredAt, let period, let counted else { return nil }

@@ -102,8 +102,7 @@ struct ReportValidator {
         rowCells.reserveCapacity(raws.count)
         var rowIndex: [ReportNames.Cell: Int] = [:]
         rowIndex.reserveCapacity(raws.count)
-        // Most rows of a report repeat the unit and period of the row before: looked up once.
-        var lastUnit: (code: String, position: Int)?
+        // Most rows of a report repeat the period of the row before: parsed once.
         var lastPeriod: (text: String, period: Period?)?
 
         for raw in raws {
@@ -118,12 +117,7 @@ struct ReportValidator {
             }
             var unit = 0
             if let code = raw.unit, !code.isEmpty {
-                if let last = lastUnit, last.code == code {
-                    unit = last.position
-                } else {
-                    unit = names.unit(code, catalog: catalog, scope: scope)
-                    lastUnit = (code, unit)
-                }
+                unit = names.unit(code, catalog: catalog, scope: scope)
                 if unit == 0 { fail("unit", "unit '\(Self.quoted(code))' is not in the catalog") }
             } else {
                 fail("unit", "unit is missing")
@@ -178,8 +172,7 @@ struct ReportValidator {
                 fail(violation.field.rawValue, violation.reason)
             }
             if unit != 0 && !names.unitInScope[unit] {
-                outOfScope.append(Problem.RowError(line: raw.line, field: "unit",
-                                                   reason: "\(names.units[unit]!.name) (\(names.units[unit]!.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))",
+                outOfScope.append(Problem.RowError(line: raw.line, field: "unit", reason: Self.outsideScope(names.units[unit]!, scope: scope, catalog: catalog),
                                                    pointer: raw.pointerBase.map { "\($0)/unit" }))
                 continue
             }
@@ -210,6 +203,11 @@ struct ReportValidator {
         }
         let badLines = Set(errors.map(\.line))
         return (rows.filter { !badLines.contains($0.line) }, errors.sorted { ($0.line, $0.field) < ($1.line, $1.field) }, outOfScope)
+    }
+
+    /// Why a row or event for `unit` is refused to a token for `scope`.
+    static func outsideScope(_ unit: AdministrativeUnit, scope: UnitCode, catalog: Catalog) -> String {
+        "\(unit.name) (\(unit.code)) is outside the token's unit \(catalog.units[scope]?.name ?? scope.rawValue) (\(scope))"
     }
 
     /// Why a well-formed number is refused: figures are held exactly as `Quantity`.

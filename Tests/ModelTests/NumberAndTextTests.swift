@@ -25,6 +25,22 @@ struct NumberAndTextTests {
         #expect(a + b == ExactDecimal.parse("0.3"))
     }
 
+    @Test("digits appended zero-padded, and filled into text laid out beforehand")
+    func decimalText() {
+        var bytes: [UInt8] = []
+        bytes.appendDecimal(7, width: 2)
+        bytes.appendDecimal(UInt64.max)
+        #expect(String(decoding: bytes, as: UTF8.self) == "07" + String(UInt64.max))
+        var laidOut = Array("2025-00-00T00:00".utf8)
+        laidOut.withUnsafeMutableBufferPointer { text in
+            text.setDecimal(3, width: 2, at: 5)
+            text.setDecimal(31, width: 2, at: 8)
+            text.setDecimal(9, width: 2, at: 11)
+            text.setDecimal(0, width: 2, at: 14)
+        }
+        #expect(String(decoding: laidOut, as: UTF8.self) == "2025-03-31T09:00")
+    }
+
     @Test("Vietnamese number format")
     func vietnamese() throws {
         #expect(VietnameseNumberFormat.format(Quantity.divide(425_400, by: 12002)) == "35,44")

@@ -20,6 +20,18 @@ extension Array where Element == UInt8 {
     }
 }
 
+extension UnsafeMutableBufferPointer where Element == UInt8 {
+    /// Writes the last `width` digits of `value`, zero-padded, into `self[start..<start + width]`:
+    /// for text laid out beforehand ("-00-00T00:00") whose digits are filled in place.
+    public func setDecimal(_ value: Int, width: Int, at start: Int) {
+        var rest = value
+        for index in stride(from: start + width - 1, through: start, by: -1) {
+            self[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+    }
+}
+
 extension Int {
     /// The decimal digits, left-padded with zeros to `width` ("7" → "07"): what
     /// `String(format: "%02d")` gives, without Foundation's formatter.

@@ -12,6 +12,14 @@ public protocol KafkaRebalanceHandler: Sendable {
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64]
     /// Called after the batch in flight (if any) has been processed and before the partitions go.
     func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async
+    /// For the partitions the handler can tell: what the message just before each stored offset
+    /// (the last one applied) looks like, so that a log made anew is noticed (`StoredOffsetCheck`).
+    func lastApplied(before stored: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition: KafkaMessageRecognizer]
+}
+
+extension KafkaRebalanceHandler {
+    /// None: only the end of the log is checked against the stored offsets.
+    public func lastApplied(before stored: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition: KafkaMessageRecognizer] { [:] }
 }
 
 /// A group member that hands over messages in batches. Iterate `batches`; asking for the next
@@ -22,6 +30,7 @@ public final class KafkaConsumer: Sendable {
     private let poller: PollThread
     private let logger: Logger
     private let closed = Mutex(false)
+    private let storedOffsetCheck: StoredOffsetCheck
     public let configuration: KafkaConsumerConfiguration
 
     public init(configuration: KafkaConsumerConfiguration, rebalanceHandler: any KafkaRebalanceHandler, logger: Logger) throws {
@@ -34,13 +43,15 @@ public final class KafkaConsumer: Sendable {
             configure: { conf in rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback) }
         )
         let channel = BatchChannel(capacity: 2)
+        let storedOffsetCheck = StoredOffsetCheck()
+        self.storedOffsetCheck = storedOffsetCheck
         self.client = client
         self.channel = channel
         self.logger = logger
         self.configuration = configuration
 
         context.rebalance = { [logger] err, list in
-            handleRebalance(client: client, channel: channel, handler: rebalanceHandler, logger: logger, err: err, list: list)
+            handleRebalance(client: client, channel: channel, handler: rebalanceHandler, storedOffsetCheck: storedOffsetCheck, logger: logger, err: err, list: list)
         }
         rd_kafka_poll_set_consumer(client.handle)
 
@@ -56,7 +67,7 @@ public final class KafkaConsumer: Sendable {
 
         let maximumBatchSize = configuration.maximumBatchSize
         self.poller = PollThread(name: "dx-kafka-consumer-poll") {
-            pollBatch(client: client, channel: channel, maximumBatchSize: maximumBatchSize, logger: logger)
+            pollBatch(client: client, channel: channel, maximumBatchSize: maximumBatchSize, storedOffsetCheck: storedOffsetCheck, logger: logger)
         }
     }
 
@@ -167,6 +178,7 @@ private func handleRebalance(
     client: RDKafkaClient,
     channel: BatchChannel,
     handler: any KafkaRebalanceHandler,
+    storedOffsetCheck: StoredOffsetCheck,
     logger: Logger,
     err: rd_kafka_resp_err_t,
     list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
@@ -175,10 +187,14 @@ private func handleRebalance(
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
         var offsets: [KafkaTopicPartition: Int64] = [:]
+        var recognizers: [KafkaTopicPartition: KafkaMessageRecognizer] = [:]
         var attempt = 0
         while true {
             do {
-                offsets = try blockingAwait { try await handler.partitionsAssigned(assigned) }
+                (offsets, recognizers) = try blockingAwait {
+                    let offsets = try await handler.partitionsAssigned(assigned)
+                    return (offsets, try await handler.lastApplied(before: offsets))
+                }
                 break
             } catch {
                 attempt += 1
@@ -190,9 +206,10 @@ private func handleRebalance(
                 Thread.sleep(forTimeInterval: min(5, 0.2 * Double(attempt)))
             }
         }
+        let start = storedOffsetCheck.assigned(at: offsets, recognizers: recognizers, client: client)
         for i in 0..<Int(list.pointee.cnt) {
             let tp = assigned[i]
-            list.pointee.elems[i].offset = offsets[tp] ?? Int64(RD_KAFKA_OFFSET_INVALID)
+            list.pointee.elems[i].offset = start[tp] ?? Int64(RD_KAFKA_OFFSET_INVALID)
         }
         logger.info("partitions assigned", metadata: [
             "partitions": "\(assigned.map { "\($0)@\(offsets[$0].map(String.init) ?? "start")" }.joined(separator: ", "))",
@@ -204,6 +221,7 @@ private func handleRebalance(
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         channel.discard(partitions: Set(assigned))
         channel.waitUntilIdle()
+        storedOffsetCheck.revoked(assigned)
         try? blockingAwait { await handler.partitionsRevoked(assigned) }
         logger.info("partitions revoked", metadata: ["partitions": "\(assigned.map(\.description).joined(separator: ", "))"])
         rd_kafka_assign(client.handle, nil)
@@ -214,7 +232,7 @@ private func handleRebalance(
 }
 
 /// One turn of the poll thread: wait up to 100 ms for a message, then take what else is ready.
-private func pollBatch(client: RDKafkaClient, channel: BatchChannel, maximumBatchSize: Int, logger: Logger) {
+private func pollBatch(client: RDKafkaClient, channel: BatchChannel, maximumBatchSize: Int, storedOffsetCheck: StoredOffsetCheck, logger: Logger) {
     var batch: [KafkaMessage] = []
     var pointer = rd_kafka_consumer_poll(client.handle, 100)
     while let message = pointer {
@@ -224,6 +242,9 @@ private func pollBatch(client: RDKafkaClient, channel: BatchChannel, maximumBatc
         rd_kafka_message_destroy(message)
         if batch.count >= maximumBatchSize { break }
         pointer = rd_kafka_consumer_poll(client.handle, 0)
+    }
+    if !storedOffsetCheck.isIdle {
+        batch = storedOffsetCheck.check(batch, client: client, logger: logger)
     }
     if !batch.isEmpty {
         channel.send(batch)

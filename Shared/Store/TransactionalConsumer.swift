@@ -45,8 +45,10 @@ extension TransactionalBatchHandler {
 
 /// Consumes topics in a group and applies each batch exactly once: offsets and message ids live
 /// in the service's schema, written in the batch's transaction; on assignment the consumer starts
-/// from them. A message id seen before is skipped (the outbox relay may publish twice). A message
-/// that cannot be decoded or applied goes, with the error and its position, to dx.deadletter.v1.
+/// from them, once the message before each is recognised as the one applied last (a broker that
+/// lost its data starts its logs again, see `StoredOffsetCheck`). A message id seen before is
+/// skipped (the outbox relay may publish twice). A message that cannot be decoded or applied goes,
+/// with the error and its position, to dx.deadletter.v1.
 public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Service, Sendable {
     public let name: String
     private let schema: String
@@ -277,6 +279,28 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
         return result
     }
 
+    /// The ids of the messages applied last, just before the stored offsets, from the ids this
+    /// consumer keeps; a partition whose last message was dead-lettered or a second copy has none.
+    fileprivate func lastApplied(before stored: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition: KafkaMessageRecognizer] {
+        let previous = stored.filter { $0.value > 0 }
+        guard !previous.isEmpty else { return [:] }
+        let partitions = Array(previous.keys)
+        let rows = try await database.query("""
+            SELECT p.topic, p.partition, p.message_id FROM \(unescaped: schema).processed_messages p
+            JOIN unnest(\(partitions.map(\.topic))::text[], \(partitions.map { Int($0.partition) })::int[],
+                        \(partitions.map { Int(previous[$0]! - 1) })::bigint[]) AS s(topic, part, off)
+              ON p.topic = s.topic AND p.partition = s.part AND p."offset" = s.off
+            WHERE p.consumer = \(name)
+            """)
+        var result: [KafkaTopicPartition: KafkaMessageRecognizer] = [:]
+        for try await (topic, partition, id) in rows.decode((String, Int32, UUID).self) {
+            result[KafkaTopicPartition(topic: topic, partition: partition)] = { message in
+                (try? MessageCoding.decode(EnvelopeHeader.self, from: message.value))?.id == id
+            }
+        }
+        return result
+    }
+
     fileprivate func revoked(_ partitions: [KafkaTopicPartition]) async {
         await handler.partitionsRevoked(partitions)
     }
@@ -291,5 +315,9 @@ private struct RebalanceBridge<Handler: TransactionalBatchHandler>: KafkaRebalan
 
     func partitionsRevoked(_ partitions: [KafkaTopicPartition]) async {
         await owner.revoked(partitions)
+    }
+
+    func lastApplied(before stored: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition: KafkaMessageRecognizer] {
+        try await owner.lastApplied(before: stored)
     }
 }

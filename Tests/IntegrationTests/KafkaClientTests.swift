@@ -87,6 +87,99 @@ struct KafkaClientTests {
         #expect(handler.assignedCount() >= 1)
         #expect(handler.revokedCount() >= 1, "closing the consumer revokes its partitions through the handler")
     }
+
+    @Test("a stored offset past the end of the broker's log (the broker lost its data) starts at the log's beginning; one at the end stays there")
+    func storedOffsetPastTheLogEnd() async throws {
+        let brokers = try TestEnvironment.kafkaBrokers
+        let logger = TestEnvironment.logger("kafka-test")
+        let topic = TestEnvironment.uniqueName("dx.test.lost")
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: brokers, clientID: "test-admin"), logger: logger)
+        try await admin.ensureTopics([.init(name: topic, partitions: 2)])
+        let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-producer")), logger: logger)
+        let messages = (0..<40).map { KafkaOutgoingMessage(topic: topic, key: "k\($0)", value: Array("\($0)".utf8)) }
+        let reports = await producer.send(messages)
+        #expect(reports.allSatisfy { $0.error == nil })
+        let sent = zip(messages, reports).map { (key: $0.0.key, value: String(decoding: $0.0.value, as: UTF8.self), partition: $0.1.partition, offset: $0.1.offset) }
+        let lost = KafkaTopicPartition(topic: topic, partition: 0)
+        let caughtUp = KafkaTopicPartition(topic: topic, partition: 1)
+        let inLost = sent.filter { $0.partition == 0 }
+        let inCaughtUp = sent.filter { $0.partition == 1 }
+        try #require(!inLost.isEmpty && !inCaughtUp.isEmpty, "the keys spread over both partitions")
+
+        // Partition 0 as after a broker that kept its log in memory restarted: PostgreSQL
+        // remembers a position far past what the new log holds. Partition 1 was read to its end.
+        let handler = FixedOffsets(offsets: [lost: 1_000, caughtUp: inCaughtUp.map(\.offset).max()! + 1])
+        let consumer = try KafkaConsumer(
+            configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-consumer"), groupID: TestEnvironment.uniqueName("g"), topics: [topic]),
+            rebalanceHandler: handler,
+            logger: logger
+        )
+        // Once the old messages are in, one more to each partition, produced after the assignment.
+        let late = [KafkaOutgoingMessage(topic: topic, key: inLost[0].key, value: Array("late-0".utf8)),
+                    KafkaOutgoingMessage(topic: topic, key: inCaughtUp[0].key, value: Array("late-1".utf8))]
+        var values: [String] = []
+        var sentLate = false
+        // Without the check the consumer waits for ever at offset 1,000: end the wait after a minute.
+        let giveUp = Task {
+            try await Task.sleep(for: .seconds(60))
+            consumer.stop()
+        }
+        for await batch in consumer.batches {
+            values += batch.map { String(decoding: $0.value, as: UTF8.self) }
+            if values.count >= inLost.count && !sentLate {
+                sentLate = true
+                #expect(await producer.send(late).allSatisfy { $0.error == nil })
+            }
+            if values.count >= inLost.count + 2 { break }
+        }
+        giveUp.cancel()
+        consumer.stop()
+        await consumer.close()
+        await producer.shutdown()
+        #expect(values.count == inLost.count + 2, "each message once: \(values)")
+        #expect(Set(values) == Set(inLost.map(\.value) + ["late-0", "late-1"]),
+                "partition 0 read from its beginning, partition 1 only past its stored offset")
+    }
+
+    @Test("a partition starts at its stored offset only when the message before it is the one applied last; in a log made anew it starts at the beginning")
+    func storedOffsetInAnotherLog() async throws {
+        let brokers = try TestEnvironment.kafkaBrokers
+        let logger = TestEnvironment.logger("kafka-test")
+        let topic = TestEnvironment.uniqueName("dx.test.anew")
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: brokers, clientID: "test-admin"), logger: logger)
+        try await admin.ensureTopics([.init(name: topic, partitions: 1)])
+        let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-producer")), logger: logger)
+        #expect(await producer.send((0..<10).map { KafkaOutgoingMessage(topic: topic, key: "k", value: Array("\($0)".utf8)) }).allSatisfy { $0.error == nil })
+        await producer.shutdown()
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+
+        func read(lastApplied: String, expecting count: Int) async throws -> [String] {
+            let consumer = try KafkaConsumer(
+                configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-consumer"), groupID: TestEnvironment.uniqueName("g"), topics: [topic]),
+                rebalanceHandler: FixedOffsets(offsets: [partition: 5], lastValues: [partition: lastApplied]),
+                logger: logger
+            )
+            let giveUp = Task {
+                try await Task.sleep(for: .seconds(60))
+                consumer.stop()
+            }
+            var values: [String] = []
+            for await batch in consumer.batches {
+                values += batch.map { String(decoding: $0.value, as: UTF8.self) }
+                if values.count >= count { break }
+            }
+            giveUp.cancel()
+            consumer.stop()
+            await consumer.close()
+            return values
+        }
+        // The log the offset was stored from: offset 4 holds "4", the message applied last.
+        #expect(try await read(lastApplied: "4", expecting: 5) == ["5", "6", "7", "8", "9"],
+                "the recognised message is not handed out again, and reading goes on after it")
+        // As after a broker that lost its data and whose new log grew past the stored offset:
+        // offset 4 holds another message than the one applied last.
+        #expect(try await read(lastApplied: "4 of the old log", expecting: 10) == (0..<10).map(String.init))
+    }
 }
 
 struct NoStoredOffsets: KafkaRebalanceHandler {
@@ -96,10 +189,17 @@ struct NoStoredOffsets: KafkaRebalanceHandler {
 
 final class FixedOffsets: KafkaRebalanceHandler {
     let offsets: [KafkaTopicPartition: Int64]
+    /// The value of the message just before a stored offset, where the test says it.
+    let lastValues: [KafkaTopicPartition: String]
     private let counts = Mutex((assigned: 0, revoked: 0))
 
-    init(offsets: [KafkaTopicPartition: Int64]) {
+    init(offsets: [KafkaTopicPartition: Int64], lastValues: [KafkaTopicPartition: String] = [:]) {
         self.offsets = offsets
+        self.lastValues = lastValues
+    }
+
+    func lastApplied(before stored: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition: KafkaMessageRecognizer] {
+        lastValues.mapValues { value in { message in String(decoding: message.value, as: UTF8.self) == value } }
     }
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {

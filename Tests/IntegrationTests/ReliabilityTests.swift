@@ -30,6 +30,15 @@ func count(_ pipeline: Pipeline, _ sql: String) async throws -> Int {
     }
 }
 
+/// A query's (partition, offset) rows as a dictionary.
+func offsetsByPartition(_ pipeline: Pipeline, _ sql: String) async throws -> [Int: Int] {
+    try await pipeline.withAdmin { db in
+        var result: [Int: Int] = [:]
+        for try await (partition, offset) in try await db.query(PostgresQueryText(sql).query).decode((Int, Int).self) { result[partition] = offset }
+        return result
+    }
+}
+
 import PostgresNIO
 struct PostgresQueryText {
     let query: PostgresQuery
@@ -217,6 +226,87 @@ struct ReliabilityTests {
             let logs = pipeline.logs()
             pipeline.stop()
             throw TestFailure("\(error)\n\(logs)\n--- tansu:\n\(tansu.log())")
+        }
+    }
+
+    @Test("the broker restarted empty (Tansu keeps its log in memory) while PostgreSQL kept the offsets, and its new log grew past them before dx-indicators looked: every report is applied, and equals a recomputation")
+    func brokerRestartedEmpty() async throws {
+        let first = try TansuProcess()
+        try await first.start()
+        defer { first.stop() }
+        let pipeline = try await Pipeline(label: "emptied", brokers: first.brokers)
+        var second: TansuProcess?
+        do {
+            try await pipeline.start([Pipeline.ingest, Pipeline.indicators])
+            let token = try await pipeline.token(unit: "VN")
+            let current = communes(.current, count: 40, seed: 41)
+            var rng = SeededGenerator(seed: 42)
+            func report(_ id: String, revision: Int, units: some Sequence<UnitCode>) -> [String: Any] {
+                var observations: [[String: Any]] = []
+                for unit in units {
+                    let total = Int.random(in: 100...3000, using: &rng)
+                    observations.append(["unit": unit.rawValue, "period": "2025", "element": "households_total", "value": total])
+                    observations.append(["unit": unit.rawValue, "period": "2025", "element": "households_with_fibre", "value": Int.random(in: 0...total, using: &rng)])
+                }
+                return ["reportId": id, "revision": revision, "observations": observations]
+            }
+            func send(_ body: [String: Any]) async throws {
+                let response = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: body)
+                #expect(response.status == 201, "\(response.text)")
+            }
+            let ids = current.indices.map { "emptied-\($0)" }
+            for (id, unit) in zip(ids, current) { try await send(report(id, revision: 1, units: [unit])) }
+            try await pipeline.waitUntilApplied(ids, token: token)
+            let storedBefore = try await offsetsByPartition(pipeline, "SELECT partition, next_offset FROM engine.consumer_offsets")
+            let outboxBefore = try await count(pipeline, "SELECT max(id)::int FROM ingest.outbox")
+
+            // Everything stops; the broker comes back on the same port with nothing in it.
+            pipeline.stop()
+            first.stop()
+            let empty = try TansuProcess(port: first.port)
+            second = empty
+            try await empty.start()
+
+            // dx-ingest alone at first: revisions of every report and two new ones fill the new log
+            // to at least where the stored offsets point, so its end alone cannot tell it is new.
+            try await pipeline.start([Pipeline.ingest])
+            for (id, unit) in zip(ids, current) { try await send(report(id, revision: 2, units: [unit])) }
+            try await send(report("emptied-after-1", revision: 1, units: current[1...2]))
+            try await send(report("emptied-after-2", revision: 1, units: communes(.current, count: 1, seed: 43)))
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await count(pipeline, "SELECT count(*)::int FROM ingest.outbox WHERE published_at IS NULL") > 0 {
+                guard ContinuousClock.now < deadline else { throw TestFailure("the outbox was not published to the new broker within 60 s") }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+
+            try await pipeline.start([Pipeline.indicators])
+            try await pipeline.waitUntilApplied(ids + ["emptied-after-1", "emptied-after-2"], token: token, timeout: .seconds(60))
+            let log = pipeline.service(Pipeline.indicators).log()
+            #expect(log.contains("stored offset does not point into this log") && log.contains("holds another message than the one applied last"),
+                    "dx-indicators says why it reads the log from its beginning")
+            // Every partition's new log reaches past the old stored offset.
+            let newLogEnds = try await offsetsByPartition(pipeline, """
+                SELECT p.partition, max(p."offset") + 1 FROM engine.processed_messages p JOIN ingest.outbox o USING (message_id)
+                WHERE o.id > \(outboxBefore) GROUP BY p.partition
+                """)
+            #expect(!storedBefore.isEmpty && storedBefore.allSatisfy { partition, stored in (newLogEnds[partition] ?? 0) >= stored },
+                    "stored \(storedBefore), new log ends \(newLogEnds)")
+
+            let catalog = self.catalog
+            let audit = try await pipeline.withAdmin { db in
+                let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
+                let expected = audit.recompute(try await audit.acceptedInputs())
+                return (EngineAudit.compare(expected: expected, actual: try await audit.engineState()), expected.cells.count)
+            }
+            #expect(audit.0.isEmpty, "\(audit.0.count) mismatches, e.g. \(audit.0.prefix(5))")
+            #expect(audit.1 > 40)
+            pipeline.stop()
+            second?.stop()
+        } catch {
+            let logs = pipeline.logs()
+            pipeline.stop()
+            second?.stop()
+            throw TestFailure("\(error)\n\(logs)\n--- tansu:\n\(second?.log() ?? first.log())")
         }
     }
 

@@ -46,14 +46,15 @@ final class TansuProcess: @unchecked Sendable {
 
     var brokers: String { "127.0.0.1:\(port)" }
 
-    init() throws {
+    /// `port`: the port of a broker stopped before, to stand in for it with an empty log.
+    init(port: Int? = nil) throws {
         let path = try TestEnvironment.require("DX_TEST_TANSU_BIN")
         guard FileManager.default.isExecutableFile(atPath: path) else { throw TestFailure("DX_TEST_TANSU_BIN=\(path) is not an executable") }
-        port = freePort()
+        self.port = port ?? freePort()
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("tansu-\(UInt32.random(in: 0..<UInt32.max)).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
+        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(self.port)", "--advertised-listener-url", "tcp://127.0.0.1:\(self.port)",
                              "--storage-engine", "memory://tansu/"]
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle

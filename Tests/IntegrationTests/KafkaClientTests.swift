@@ -58,31 +58,53 @@ struct KafkaClientTests {
         #expect(perKey.values.allSatisfy { $0 == $0.sorted() })
     }
 
-    @Test("a new assignment starts at the offsets the rebalance handler returns")
-    func seekToStoredOffsets() async throws {
+    /// A topic of the test's own holding `count` messages "0", "1", …; `key` gives each one's key.
+    /// Returns each message's key and value with where it went.
+    func topic(_ prefix: String, partitions: Int, count: Int, key: (Int) -> String) async throws
+        -> (name: String, sent: [(key: [UInt8], value: String, partition: Int32, offset: Int64)]) {
         let brokers = try TestEnvironment.kafkaBrokers
         let logger = TestEnvironment.logger("kafka-test")
-        let topic = TestEnvironment.uniqueName("dx.test.seek")
+        let topic = TestEnvironment.uniqueName(prefix)
         let admin = try KafkaAdmin(configuration: .init(bootstrapServers: brokers, clientID: "test-admin"), logger: logger)
-        try await admin.ensureTopics([.init(name: topic, partitions: 1)])
+        try await admin.ensureTopics([.init(name: topic, partitions: partitions)])
         let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-producer")), logger: logger)
-        let reports = await producer.send((0..<20).map { KafkaOutgoingMessage(topic: topic, key: "k", value: Array("\($0)".utf8)) })
-        #expect(reports.allSatisfy { $0.error == nil })
+        let messages = (0..<count).map { KafkaOutgoingMessage(topic: topic, key: key($0), value: Array("\($0)".utf8)) }
+        let reports = await producer.send(messages)
         await producer.shutdown()
+        try #require(reports.allSatisfy { $0.error == nil })
+        return (topic, zip(messages, reports).map { ($0.0.key, String(decoding: $0.0.value, as: UTF8.self), $0.1.partition, $0.1.offset) })
+    }
 
-        let handler = FixedOffsets(offsets: [KafkaTopicPartition(topic: topic, partition: 0): 15])
+    /// The values a consumer in a new group reads from `topic`, starting where `handler` says,
+    /// until `enough` says so, or a minute has passed (a consumer waiting at a wrong offset would
+    /// wait for ever). `enough` may produce more messages.
+    func read(_ topic: String, handler: some KafkaRebalanceHandler, until enough: ([String]) async throws -> Bool) async throws -> [String] {
         let consumer = try KafkaConsumer(
-            configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-consumer"), groupID: TestEnvironment.uniqueName("g"), topics: [topic]),
+            configuration: .init(client: .init(bootstrapServers: try TestEnvironment.kafkaBrokers, clientID: "test-consumer"),
+                                 groupID: TestEnvironment.uniqueName("g"), topics: [topic]),
             rebalanceHandler: handler,
-            logger: logger
+            logger: TestEnvironment.logger("kafka-test")
         )
+        let giveUp = Task {
+            try await Task.sleep(for: .seconds(60))
+            consumer.stop()
+        }
         var values: [String] = []
         for await batch in consumer.batches {
             values += batch.map { String(decoding: $0.value, as: UTF8.self) }
-            if values.count >= 5 { break }
+            if try await enough(values) { break }
         }
+        giveUp.cancel()
         consumer.stop()
         await consumer.close()
+        return values
+    }
+
+    @Test("a new assignment starts at the offsets the rebalance handler returns")
+    func seekToStoredOffsets() async throws {
+        let topic = try await topic("dx.test.seek", partitions: 1, count: 20) { _ in "k" }
+        let handler = FixedOffsets(offsets: [KafkaTopicPartition(topic: topic.name, partition: 0): 15])
+        let values = try await read(topic.name, handler: handler) { $0.count >= 5 }
         #expect(values == ["15", "16", "17", "18", "19"])
         #expect(handler.assignedCount() >= 1)
         #expect(handler.revokedCount() >= 1, "closing the consumer revokes its partitions through the handler")
@@ -90,51 +112,28 @@ struct KafkaClientTests {
 
     @Test("a stored offset past the end of the broker's log (the broker lost its data) starts at the log's beginning; one at the end stays there")
     func storedOffsetPastTheLogEnd() async throws {
-        let brokers = try TestEnvironment.kafkaBrokers
-        let logger = TestEnvironment.logger("kafka-test")
-        let topic = TestEnvironment.uniqueName("dx.test.lost")
-        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: brokers, clientID: "test-admin"), logger: logger)
-        try await admin.ensureTopics([.init(name: topic, partitions: 2)])
-        let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-producer")), logger: logger)
-        let messages = (0..<40).map { KafkaOutgoingMessage(topic: topic, key: "k\($0)", value: Array("\($0)".utf8)) }
-        let reports = await producer.send(messages)
-        #expect(reports.allSatisfy { $0.error == nil })
-        let sent = zip(messages, reports).map { (key: $0.0.key, value: String(decoding: $0.0.value, as: UTF8.self), partition: $0.1.partition, offset: $0.1.offset) }
-        let lost = KafkaTopicPartition(topic: topic, partition: 0)
-        let caughtUp = KafkaTopicPartition(topic: topic, partition: 1)
-        let inLost = sent.filter { $0.partition == 0 }
-        let inCaughtUp = sent.filter { $0.partition == 1 }
+        let topic = try await topic("dx.test.lost", partitions: 2, count: 40) { "k\($0)" }
+        let inLost = topic.sent.filter { $0.partition == 0 }
+        let inCaughtUp = topic.sent.filter { $0.partition == 1 }
         try #require(!inLost.isEmpty && !inCaughtUp.isEmpty, "the keys spread over both partitions")
 
         // Partition 0 as after a broker that kept its log in memory restarted: PostgreSQL
         // remembers a position far past what the new log holds. Partition 1 was read to its end.
-        let handler = FixedOffsets(offsets: [lost: 1_000, caughtUp: inCaughtUp.map(\.offset).max()! + 1])
-        let consumer = try KafkaConsumer(
-            configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-consumer"), groupID: TestEnvironment.uniqueName("g"), topics: [topic]),
-            rebalanceHandler: handler,
-            logger: logger
-        )
+        let handler = FixedOffsets(offsets: [KafkaTopicPartition(topic: topic.name, partition: 0): 1_000,
+                                             KafkaTopicPartition(topic: topic.name, partition: 1): inCaughtUp.map(\.offset).max()! + 1])
         // Once the old messages are in, one more to each partition, produced after the assignment.
-        let late = [KafkaOutgoingMessage(topic: topic, key: inLost[0].key, value: Array("late-0".utf8)),
-                    KafkaOutgoingMessage(topic: topic, key: inCaughtUp[0].key, value: Array("late-1".utf8))]
-        var values: [String] = []
+        let late = [KafkaOutgoingMessage(topic: topic.name, key: inLost[0].key, value: Array("late-0".utf8)),
+                    KafkaOutgoingMessage(topic: topic.name, key: inCaughtUp[0].key, value: Array("late-1".utf8))]
+        let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: try TestEnvironment.kafkaBrokers, clientID: "test-producer")),
+                                         logger: TestEnvironment.logger("kafka-test"))
         var sentLate = false
-        // Without the check the consumer waits for ever at offset 1,000: end the wait after a minute.
-        let giveUp = Task {
-            try await Task.sleep(for: .seconds(60))
-            consumer.stop()
-        }
-        for await batch in consumer.batches {
-            values += batch.map { String(decoding: $0.value, as: UTF8.self) }
+        let values = try await read(topic.name, handler: handler) { values in
             if values.count >= inLost.count && !sentLate {
                 sentLate = true
                 #expect(await producer.send(late).allSatisfy { $0.error == nil })
             }
-            if values.count >= inLost.count + 2 { break }
+            return values.count >= inLost.count + 2
         }
-        giveUp.cancel()
-        consumer.stop()
-        await consumer.close()
         await producer.shutdown()
         #expect(values.count == inLost.count + 2, "each message once: \(values)")
         #expect(Set(values) == Set(inLost.map(\.value) + ["late-0", "late-1"]),
@@ -143,42 +142,15 @@ struct KafkaClientTests {
 
     @Test("a partition starts at its stored offset only when the message before it is the one applied last; in a log made anew it starts at the beginning")
     func storedOffsetInAnotherLog() async throws {
-        let brokers = try TestEnvironment.kafkaBrokers
-        let logger = TestEnvironment.logger("kafka-test")
-        let topic = TestEnvironment.uniqueName("dx.test.anew")
-        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: brokers, clientID: "test-admin"), logger: logger)
-        try await admin.ensureTopics([.init(name: topic, partitions: 1)])
-        let producer = try KafkaProducer(configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-producer")), logger: logger)
-        #expect(await producer.send((0..<10).map { KafkaOutgoingMessage(topic: topic, key: "k", value: Array("\($0)".utf8)) }).allSatisfy { $0.error == nil })
-        await producer.shutdown()
-        let partition = KafkaTopicPartition(topic: topic, partition: 0)
-
-        func read(lastApplied: String, expecting count: Int) async throws -> [String] {
-            let consumer = try KafkaConsumer(
-                configuration: .init(client: .init(bootstrapServers: brokers, clientID: "test-consumer"), groupID: TestEnvironment.uniqueName("g"), topics: [topic]),
-                rebalanceHandler: FixedOffsets(offsets: [partition: 5], lastValues: [partition: lastApplied]),
-                logger: logger
-            )
-            let giveUp = Task {
-                try await Task.sleep(for: .seconds(60))
-                consumer.stop()
-            }
-            var values: [String] = []
-            for await batch in consumer.batches {
-                values += batch.map { String(decoding: $0.value, as: UTF8.self) }
-                if values.count >= count { break }
-            }
-            giveUp.cancel()
-            consumer.stop()
-            await consumer.close()
-            return values
-        }
+        let topic = try await topic("dx.test.anew", partitions: 1, count: 10) { _ in "k" }
+        let partition = KafkaTopicPartition(topic: topic.name, partition: 0)
         // The log the offset was stored from: offset 4 holds "4", the message applied last.
-        #expect(try await read(lastApplied: "4", expecting: 5) == ["5", "6", "7", "8", "9"],
-                "the recognised message is not handed out again, and reading goes on after it")
+        let same = try await read(topic.name, handler: FixedOffsets(offsets: [partition: 5], lastValues: [partition: "4"])) { $0.count >= 5 }
+        #expect(same == ["5", "6", "7", "8", "9"], "the recognised message is not handed out again, and reading goes on after it")
         // As after a broker that lost its data and whose new log grew past the stored offset:
         // offset 4 holds another message than the one applied last.
-        #expect(try await read(lastApplied: "4 of the old log", expecting: 10) == (0..<10).map(String.init))
+        let anew = try await read(topic.name, handler: FixedOffsets(offsets: [partition: 5], lastValues: [partition: "4 of the old log"])) { $0.count >= 10 }
+        #expect(anew == (0..<10).map(String.init))
     }
 }
 

@@ -113,13 +113,7 @@ struct NationalEquivalenceTests {
             try await pipeline.waitUntilEveryMessageApplied(timeout: .seconds(600), poll: .milliseconds(500))
 
             // Cell by cell, value by value, against a full recomputation from dx-ingest's records.
-            let catalog = self.catalog
-            let (mismatches, cells, indicators) = try await pipeline.withAdmin { db in
-                let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
-                let expected = audit.recompute(try await audit.acceptedInputs())
-                let actual = try await audit.engineState()
-                return (EngineAudit.compare(expected: expected, actual: actual), expected.cells.count, expected.indicators.count)
-            }
+            let (mismatches, cells, indicators) = try await pipeline.auditEngine(catalog: catalog)
             #expect(mismatches.isEmpty, "seed \(seed): \(mismatches.count) differences, e.g. \(mismatches.prefix(5))")
             #expect(cells > 3_321 * 5, "the recomputation covers \(cells) cells")
             #expect(indicators > 3_321 * 2, "and \(indicators) indicator values")

@@ -126,13 +126,7 @@ struct ReliabilityTests {
             #expect(try await count(pipeline, "SELECT count(DISTINCT message_id) FROM ingest.events") >= 2)
 
             // Every cell and indicator value equals a from-scratch recomputation over what dx-ingest accepted.
-            let catalog = self.catalog
-            let mismatches = try await pipeline.withAdmin { db in
-                let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
-                let expected = audit.recompute(try await audit.acceptedInputs())
-                let actual = try await audit.engineState()
-                return (EngineAudit.compare(expected: expected, actual: actual), expected.cells.count, expected.indicators.count)
-            }
+            let mismatches = try await pipeline.auditEngine(catalog: catalog)
             #expect(mismatches.0.isEmpty, "\(mismatches.0.count) mismatches, e.g. \(mismatches.0.prefix(5))")
             #expect(mismatches.1 > 500, "the recomputation covers \(mismatches.1) cells")
             #expect(mismatches.2 > 100)
@@ -212,14 +206,9 @@ struct ReliabilityTests {
                 SELECT count(*) FROM ingest.outbox o WHERE NOT EXISTS (SELECT 1 FROM engine.processed_messages p WHERE p.message_id = o.message_id)
                 """) == 0)
 
-            let catalog = self.catalog
-            let audit = try await pipeline.withAdmin { db in
-                let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
-                let expected = audit.recompute(try await audit.acceptedInputs())
-                return (EngineAudit.compare(expected: expected, actual: try await audit.engineState()), expected.cells.count)
-            }
-            #expect(audit.0.isEmpty, "\(audit.0.count) mismatches, e.g. \(audit.0.prefix(5))")
-            #expect(audit.1 > 100)
+            let audit = try await pipeline.auditEngine(catalog: catalog)
+            #expect(audit.mismatches.isEmpty, "\(audit.mismatches.count) mismatches, e.g. \(audit.mismatches.prefix(5))")
+            #expect(audit.cells > 100)
             #expect(try await count(pipeline, "SELECT sum(value)::int FROM engine.cells WHERE unit = 'VN' AND element = 'dossiers_received_total' AND period = '2026'") == 120)
             pipeline.stop()
         } catch {
@@ -292,14 +281,9 @@ struct ReliabilityTests {
             #expect(!storedBefore.isEmpty && storedBefore.allSatisfy { partition, stored in (newLogEnds[partition] ?? 0) >= stored },
                     "stored \(storedBefore), new log ends \(newLogEnds)")
 
-            let catalog = self.catalog
-            let audit = try await pipeline.withAdmin { db in
-                let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
-                let expected = audit.recompute(try await audit.acceptedInputs())
-                return (EngineAudit.compare(expected: expected, actual: try await audit.engineState()), expected.cells.count)
-            }
-            #expect(audit.0.isEmpty, "\(audit.0.count) mismatches, e.g. \(audit.0.prefix(5))")
-            #expect(audit.1 > 40)
+            let audit = try await pipeline.auditEngine(catalog: catalog)
+            #expect(audit.mismatches.isEmpty, "\(audit.mismatches.count) mismatches, e.g. \(audit.mismatches.prefix(5))")
+            #expect(audit.cells > 40)
             pipeline.stop()
             second?.stop()
         } catch {

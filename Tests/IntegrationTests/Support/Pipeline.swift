@@ -2,6 +2,7 @@ import DXKafka
 import DXModel
 import DXStore
 import Foundation
+import Indicators
 import Logging
 import Synchronization
 
@@ -88,6 +89,17 @@ final class Pipeline: @unchecked Sendable {
             try await Task.sleep(for: poll)
         }
         return outbox
+    }
+
+    /// The engine's cells and indicator values against a from-scratch recomputation over what
+    /// dx-ingest accepted: the differences, and how many cells and values the recomputation has.
+    func auditEngine(catalog: Catalog) async throws -> (mismatches: [EngineAudit.Mismatch], cells: Int, indicators: Int) {
+        try await withAdmin { db in
+            let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
+            let expected = audit.recompute(try await audit.acceptedInputs())
+            let actual = try await audit.engineState()
+            return (EngineAudit.compare(expected: expected, actual: actual), expected.cells.count, expected.indicators.count)
+        }
     }
 
     /// Runs `body` with the admin pool of this pipeline's database.

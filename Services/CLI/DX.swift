@@ -10,7 +10,7 @@ struct DX: AsyncParsableCommand {
             DX_REPORTING_URL when set. See README.md for every variable.
             """,
         subcommands: [
-            Migrate.self, CatalogCommand.self, TokenCommand.self, ImportCommand.self, ReportCommand.self, RecomputeCommand.self, AlertsCommand.self, BenchCommand.self,
+            Migrate.self, CatalogCommand.self, TokenCommand.self, ImportCommand.self, ReportCommand.self, RecomputeCommand.self, OutboxCommand.self, AlertsCommand.self, BenchCommand.self,
         ]
     )
 }

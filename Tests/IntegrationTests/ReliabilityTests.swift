@@ -30,6 +30,15 @@ func count(_ pipeline: Pipeline, _ sql: String) async throws -> Int {
     }
 }
 
+/// Waits until dx-ingest's relay has published every outbox message.
+func waitUntilOutboxPublished(_ pipeline: Pipeline, timeout: Duration = .seconds(60)) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await count(pipeline, "SELECT count(*)::int FROM ingest.outbox WHERE published_at IS NULL") > 0 {
+        guard ContinuousClock.now < deadline else { throw TestFailure("the outbox was not published within \(timeout)") }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+}
+
 /// A query's (partition, offset) rows as a dictionary.
 func offsetsByPartition(_ pipeline: Pipeline, _ sql: String) async throws -> [Int: Int] {
     try await pipeline.withAdmin { db in
@@ -218,7 +227,7 @@ struct ReliabilityTests {
         }
     }
 
-    @Test("the broker restarted empty (Tansu keeps its log in memory) while PostgreSQL kept the offsets, and its new log grew past them before dx-indicators looked: every report is applied, and equals a recomputation")
+    @Test("the broker restarted empty (Tansu keeps its log in memory) while PostgreSQL kept the offsets, and its new log grew past them before dx-indicators looked: every report is applied, the one the broker lost after `dx outbox resend`, and all equal a recomputation")
     func brokerRestartedEmpty() async throws {
         let first = try TansuProcess()
         try await first.start()
@@ -249,6 +258,11 @@ struct ReliabilityTests {
             let storedBefore = try await offsetsByPartition(pipeline, "SELECT partition, next_offset FROM engine.consumer_offsets")
             let outboxBefore = try await count(pipeline, "SELECT max(id)::int FROM ingest.outbox")
 
+            // One report the broker acknowledges and then loses, with dx-indicators stopped.
+            _ = pipeline.service(Pipeline.indicators).terminate()
+            try await send(report("emptied-lost", revision: 1, units: communes(.current, count: 1, seed: 44)))
+            try await waitUntilOutboxPublished(pipeline)
+
             // Everything stops; the broker comes back on the same port with nothing in it.
             pipeline.stop()
             first.stop()
@@ -262,11 +276,7 @@ struct ReliabilityTests {
             for (id, unit) in zip(ids, current) { try await send(report(id, revision: 2, units: [unit])) }
             try await send(report("emptied-after-1", revision: 1, units: current[1...2]))
             try await send(report("emptied-after-2", revision: 1, units: communes(.current, count: 1, seed: 43)))
-            let deadline = ContinuousClock.now + .seconds(60)
-            while try await count(pipeline, "SELECT count(*)::int FROM ingest.outbox WHERE published_at IS NULL") > 0 {
-                guard ContinuousClock.now < deadline else { throw TestFailure("the outbox was not published to the new broker within 60 s") }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            try await waitUntilOutboxPublished(pipeline)
 
             try await pipeline.start([Pipeline.indicators])
             try await pipeline.waitUntilApplied(ids + ["emptied-after-1", "emptied-after-2"], token: token, timeout: .seconds(60))
@@ -280,6 +290,19 @@ struct ReliabilityTests {
                 """)
             #expect(!storedBefore.isEmpty && storedBefore.allSatisfy { partition, stored in (newLogEnds[partition] ?? 0) >= stored },
                     "stored \(storedBefore), new log ends \(newLogEnds)")
+
+            // The lost report's message is gone with the first broker: published, never applied,
+            // until the operator sends it again.
+            let lost = try await HTTP.get("\(pipeline.ingestURL)/v1/reports/emptied-lost", token: token)
+            #expect(try lost.json()["status"] as? String == "published", "\(lost.text)")
+            let dryRun = try runDX(["outbox", "resend", "--older-than", "0", "--dry-run"], pipeline: pipeline)
+            #expect(dryRun.status == 0 && dryRun.output.contains("1 message(s) published more than 0 s ago and not applied by dx-indicators"), "\(dryRun.output)")
+            let resend = try runDX(["outbox", "resend", "--older-than", "0"], pipeline: pipeline)
+            #expect(resend.status == 0 && resend.output.contains("1 message(s) published more than 0 s ago and not applied by dx-indicators: dx-ingest sends them again"),
+                    "\(resend.output)")
+            try await pipeline.waitUntilApplied(["emptied-lost"], token: token, timeout: .seconds(60))
+            let again = try runDX(["outbox", "resend", "--older-than", "0"], pipeline: pipeline)
+            #expect(again.output.contains("0 message(s)"), "nothing left to send: \(again.output)")
 
             let audit = try await pipeline.auditEngine(catalog: catalog)
             #expect(audit.mismatches.isEmpty, "\(audit.mismatches.count) mismatches, e.g. \(audit.mismatches.prefix(5))")

@@ -71,6 +71,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Where to start on a partition the handler has no offset for.
     public var startFromBeginning: Bool = true
     public var sessionTimeoutMilliseconds: Int = 10_000
+    /// How long the broker may hold a fetch that finds nothing new. Kafka answers as soon as a
+    /// message arrives, whatever this is; Tansu answers a held fetch only when the time is up, so a
+    /// message reaching a waiting consumer waited 100–250 ms at librdkafka's 500 ms and 20–50 ms at
+    /// 100 ms (measured against Tansu). Shorter costs an empty fetch per interval when idle.
+    public var fetchWaitMaxMilliseconds: Int = 100
 
     public init(client: KafkaClientConfiguration, groupID: String, topics: [String]) {
         self.client = client
@@ -86,6 +91,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             "auto.offset.reset": startFromBeginning ? "earliest" : "latest",
             "enable.partition.eof": "false",
             "session.timeout.ms": String(sessionTimeoutMilliseconds),
+            "fetch.wait.max.ms": String(fetchWaitMaxMilliseconds),
             "partition.assignment.strategy": "range,roundrobin",
         ]
         for (key, value) in client.librdkafkaProperties() { props[key] = value }

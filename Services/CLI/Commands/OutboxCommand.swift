@@ -66,7 +66,11 @@ struct OutboxCommand: AsyncParsableCommand {
                     }
                     return count
                 }
-                print("\(resent) message(s) published more than \(olderThan) s ago and not applied by dx-indicators: dx-ingest sends them again")
+                if resent == 0 {
+                    print("0 message(s) to send again: dx-indicators applied every message published more than \(olderThan) s ago")
+                } else {
+                    print("\(resent) message(s) published more than \(olderThan) s ago and not applied by dx-indicators: dx-ingest sends them again")
+                }
             }
         }
     }

@@ -120,10 +120,9 @@ final class StoredOffsetCheck: Sendable {
             }
         }
         guard !failed.isEmpty else { return }
-        let stored = Dictionary(partitions.map { ($0.0, $0.stored) }, uniquingKeysWith: { a, _ in a })
         pending.withLock { pending in
-            for partition in failed {
-                pending[partition] = stored[partition].map { Pending(stored: $0, recognize: nil, logEndBefore: -1) }
+            for (partition, stored, _) in partitions where failed.contains(partition) {
+                pending[partition] = Pending(stored: stored, recognize: nil, logEndBefore: -1)
             }
         }
     }

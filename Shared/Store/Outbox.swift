@@ -36,6 +36,11 @@ public struct Outbox: Sendable {
     /// The NOTIFY channel that wakes this outbox's relay.
     public var channel: String { "\(schema)_outbox" }
 
+    /// Wakes the relay at the caller's commit, for rows made unsent again outside `enqueue`.
+    public func wakeRelay(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(PostgresQuery(unsafeSQL: "SELECT pg_notify('\(channel)', '')"), logger: logger)
+    }
+
     /// Writes messages inside the caller's transaction and wakes the relay at commit.
     public func enqueue(_ messages: [OutboxMessage], on connection: PostgresConnection, logger: Logger) async throws {
         guard !messages.isEmpty else { return }

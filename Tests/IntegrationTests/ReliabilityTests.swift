@@ -30,15 +30,6 @@ func count(_ pipeline: Pipeline, _ sql: String) async throws -> Int {
     }
 }
 
-/// Waits until dx-ingest's relay has published every outbox message.
-func waitUntilOutboxPublished(_ pipeline: Pipeline, timeout: Duration = .seconds(60)) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await count(pipeline, "SELECT count(*)::int FROM ingest.outbox WHERE published_at IS NULL") > 0 {
-        guard ContinuousClock.now < deadline else { throw TestFailure("the outbox was not published within \(timeout)") }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-}
-
 /// A query's (partition, offset) rows as a dictionary.
 func offsetsByPartition(_ pipeline: Pipeline, _ sql: String) async throws -> [Int: Int] {
     try await pipeline.withAdmin { db in
@@ -261,7 +252,7 @@ struct ReliabilityTests {
             // One report the broker acknowledges and then loses, with dx-indicators stopped.
             _ = pipeline.service(Pipeline.indicators).terminate()
             try await send(report("emptied-lost", revision: 1, units: communes(.current, count: 1, seed: 44)))
-            try await waitUntilOutboxPublished(pipeline)
+            try await pipeline.waitUntilOutboxPublished(timeout: .seconds(60))
 
             // Everything stops; the broker comes back on the same port with nothing in it.
             pipeline.stop()
@@ -276,7 +267,7 @@ struct ReliabilityTests {
             for (id, unit) in zip(ids, current) { try await send(report(id, revision: 2, units: [unit])) }
             try await send(report("emptied-after-1", revision: 1, units: current[1...2]))
             try await send(report("emptied-after-2", revision: 1, units: communes(.current, count: 1, seed: 43)))
-            try await waitUntilOutboxPublished(pipeline)
+            try await pipeline.waitUntilOutboxPublished(timeout: .seconds(60))
 
             try await pipeline.start([Pipeline.indicators])
             try await pipeline.waitUntilApplied(ids + ["emptied-after-1", "emptied-after-2"], token: token, timeout: .seconds(60))

@@ -32,44 +32,47 @@ struct OutboxCommand: AsyncParsableCommand {
             guard olderThan >= 0 else { throw ValidationError("--older-than must be 0 or more seconds, not \(olderThan)") }
         }
 
+        /// Outbox rows published at least `$1` seconds ago whose message dx-indicators has not applied.
+        static let unapplied = """
+            SELECT o.id FROM ingest.outbox o
+            WHERE o.published_at < now() - make_interval(secs => $1::float8)
+              AND NOT EXISTS (SELECT 1 FROM engine.processed_messages p WHERE p.message_id = o.message_id)
+            """
+
         func run() async throws {
             let logger = database.logger
             let (olderThan, dryRun) = (self.olderThan, self.dryRun)
             let outbox = Outbox(schema: "ingest")
+            var seconds = PostgresBindings()
+            seconds.append(olderThan)
+            let binds = seconds
             try await withDatabase(url: try database.resolvedURL(), logger: logger) { db in
-                let unapplied = """
-                    SELECT o.id FROM ingest.outbox o
-                    WHERE o.published_at < now() - make_interval(secs => \(olderThan))
-                      AND NOT EXISTS (SELECT 1 FROM engine.processed_messages p WHERE p.message_id = o.message_id)
-                    """
-                if dryRun {
+                // The count, and unless this is a dry run the rows made unsent, in one transaction.
+                let count = try await db.withTransaction { connection in
+                    let sql = dryRun
+                        ? "SELECT count(*)::int FROM (\(Self.unapplied)) AS unapplied"
+                        : """
+                          WITH resent AS (
+                              UPDATE ingest.outbox SET published_at = NULL,
+                                  last_error = 'sent again by dx outbox resend: not applied by dx-indicators'
+                              WHERE id IN (\(Self.unapplied))
+                              RETURNING 1
+                          )
+                          SELECT count(*)::int FROM resent
+                          """
                     var count = 0
-                    for try await value in try await db.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM (\(unapplied)) AS u")).decode(Int.self) {
+                    for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(Int.self) {
                         count = value
                     }
-                    print("\(count) message(s) published more than \(olderThan) s ago and not applied by dx-indicators")
-                    return
-                }
-                let resent = try await db.withTransaction { connection in
-                    var count = 0
-                    for try await value in try await connection.query(PostgresQuery(unsafeSQL: """
-                        WITH resent AS (
-                            UPDATE ingest.outbox SET published_at = NULL,
-                                last_error = 'sent again by dx outbox resend: not applied by dx-indicators'
-                            WHERE id IN (\(unapplied))
-                            RETURNING 1
-                        )
-                        SELECT count(*)::int FROM resent
-                        """), logger: logger).decode(Int.self) { count = value }
-                    if count > 0 {
-                        try await connection.query(PostgresQuery(unsafeSQL: "SELECT pg_notify('\(outbox.channel)', '')"), logger: logger)
-                    }
+                    if !dryRun && count > 0 { try await outbox.wakeRelay(on: connection, logger: logger) }
                     return count
                 }
-                if resent == 0 {
+                if dryRun {
+                    print("\(count) message(s) published more than \(olderThan) s ago and not applied by dx-indicators")
+                } else if count == 0 {
                     print("0 message(s) to send again: dx-indicators applied every message published more than \(olderThan) s ago")
                 } else {
-                    print("\(resent) message(s) published more than \(olderThan) s ago and not applied by dx-indicators: dx-ingest sends them again")
+                    print("\(count) message(s) published more than \(olderThan) s ago and not applied by dx-indicators: dx-ingest sends them again")
                 }
             }
         }

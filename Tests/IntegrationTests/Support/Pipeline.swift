@@ -102,6 +102,15 @@ final class Pipeline: @unchecked Sendable {
         }
     }
 
+    /// Waits until dx-ingest's relay has published every outbox message.
+    func waitUntilOutboxPublished(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await count(self, "SELECT count(*)::int FROM ingest.outbox WHERE published_at IS NULL") > 0 {
+            guard ContinuousClock.now < deadline else { throw TestFailure("the outbox was not published within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     /// Runs `body` with the admin pool of this pipeline's database.
     func withAdmin<T: Sendable>(_ body: @escaping @Sendable (Database) async throws -> T) async throws -> T {
         try await database.withAdmin(body)

@@ -3,6 +3,10 @@ import Foundation
 /// The hand-over between the consumer's poll thread and the async code that processes batches.
 /// Bounded, so the poll thread stops fetching while processing is behind; it knows whether a
 /// handed-out batch is still being processed, which is what a revocation must wait for.
+///
+/// What arrives while a batch is being processed joins the batch waiting behind it (up to
+/// `maximumBatchSize`), so the next batch holds everything that is ready: a busy consumer takes
+/// larger batches, not a queue of small ones that each wait for all before them.
 final class BatchChannel: @unchecked Sendable {
     private let lock = NSCondition()
     private var queue: [[KafkaMessage]] = []
@@ -10,9 +14,14 @@ final class BatchChannel: @unchecked Sendable {
     private var inFlight = false
     private var finished = false
     private let capacity: Int
+    private let maximumBatchSize: Int
 
-    init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: batches that may wait behind the one being processed.
+    ///   - maximumBatchSize: messages a waiting batch may grow to.
+    init(capacity: Int, maximumBatchSize: Int) {
         self.capacity = capacity
+        self.maximumBatchSize = maximumBatchSize
     }
 
     var isFinished: Bool {
@@ -24,6 +33,11 @@ final class BatchChannel: @unchecked Sendable {
     /// Poll thread: blocks while the queue is full.
     func send(_ batch: [KafkaMessage]) {
         lock.lock()
+        if let last = queue.indices.last, queue[last].count + batch.count <= maximumBatchSize {
+            queue[last] += batch
+            lock.unlock()
+            return
+        }
         while queue.count >= capacity && !finished {
             _ = lock.wait(until: Date().addingTimeInterval(0.1))
         }

@@ -42,7 +42,7 @@ public final class KafkaConsumer: Sendable {
             context: context,
             configure: { conf in rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback) }
         )
-        let channel = BatchChannel(capacity: 2)
+        let channel = BatchChannel(capacity: 2, maximumBatchSize: configuration.maximumBatchSize)
         let storedOffsetCheck = StoredOffsetCheck()
         self.storedOffsetCheck = storedOffsetCheck
         self.client = client

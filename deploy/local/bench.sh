@@ -83,7 +83,8 @@ log "3/4 latency: reports through dx-ingest at a steady ${DX_BENCH_RATE:-5000} o
 start_indicators "${prefix}latency."
 start_ingest "${prefix}latency."
 "$dx" bench latency --database-url "$ADMIN_URL" --ingest-url "http://127.0.0.1:$INGEST_PORT" --brokers "$BROKERS" \
-  --topic-prefix "${prefix}latency." --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}" || failed+=(latency)
+  --topic-prefix "${prefix}latency." --rate "${DX_BENCH_RATE:-5000}" --seconds "${DX_BENCH_SECONDS:-30}" \
+  --delays-csv "$state/latency-delays.csv" || failed+=(latency)
 stop_service
 fi
 

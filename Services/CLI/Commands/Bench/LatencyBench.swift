@@ -30,6 +30,7 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: "Seconds to keep the rate.") var seconds = 30
     @Option(help: "Year whose months the reports fill: the current tree's communes exist from July 2025, and the engine bench fills 2025, so 2026 gives fresh cells.") var year = 2026
     @Option(help: "Seconds to wait for the last values.") var timeout = 120
+    @Option(help: "Write each report's delay and its stages (ms) to this CSV file, in the order the reports were sent.") var delaysCSV: String?
     @Flag(help: "Only the warm-up (one report per province, until applied): for a freshly started dx-indicators before another bench.") var warmUpOnly = false
     @OptionGroup var database: DatabaseOptions
 
@@ -152,6 +153,49 @@ struct LatencyBench: AsyncParsableCommand {
         print(String(format: "  delay: p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d reports (%d of %d arrived)%@",
                      delays.percentile(0.5), p99, max, delays.sorted.count, received.count, reports.count,
                      p99 < 1000 ? "; p99 under one second" : "; p99 NOT under one second"))
+        let stages = try await printStages(run: run, keyByID: keyByID, received: received, db: db)
+        if let delaysCSV {
+            var csv = "report,accepted_at,delay_ms,ingest_ms,hop_ms,engine_ms\n"
+            for report in reports {
+                guard let start = accepted[report.key], let end = received[report.key] else { continue }
+                let stage = stages[report.key].map { String(format: "%.1f,%.1f,%.1f", $0.ingest, $0.hop, $0.engine) } ?? ",,"
+                csv += String(format: "%@,%.3f,%.1f,", report.id, start.timeIntervalSince1970, end.timeIntervalSince(start) * 1000) + stage + "\n"
+            }
+            try csv.write(toFile: delaysCSV, atomically: true, encoding: .utf8)
+            print("  each report's delay and stages: \(delaysCSV)")
+        }
+    }
+}
+
+extension LatencyBench {
+    /// Where the delay goes, from the timestamps the services leave in PostgreSQL: dx-ingest's
+    /// commit and relay (accepted → the broker acknowledged the observations' message), the hop to
+    /// dx-indicators and its wait for a turn (→ the start of the batch's transaction), and the
+    /// batch, its commit and the relay of its values (→ the values' Kafka timestamp).
+    private func printStages(run: String, keyByID: [String: String], received: [String: Date], db: Database) async throws
+        -> [String: (ingest: Double, hop: Double, engine: Double)] {
+        var byKey: [String: (ingest: Double, hop: Double, engine: Double)] = [:]
+        let rows = try await db.query("""
+            SELECT r.report_id, r.accepted_at, o.published_at, p.processed_at
+            FROM ingest.report_revisions r
+            JOIN ingest.outbox o ON o.message_id = r.message_ids[1]
+            JOIN (SELECT message_id, min(processed_at) AS processed_at FROM engine.processed_messages GROUP BY message_id) p
+              ON p.message_id = r.message_ids[1]
+            WHERE r.report_id LIKE \("latency-\(run)-%") AND o.published_at IS NOT NULL
+            """)
+        for try await (id, accepted, published, processed) in rows.decode((String, Date, Date, Date).self) {
+            guard let key = keyByID[id], let out = received[key] else { continue }
+            byKey[key] = (published.timeIntervalSince(accepted) * 1000, processed.timeIntervalSince(published) * 1000,
+                          out.timeIntervalSince(processed) * 1000)
+        }
+        guard !byKey.isEmpty else { return byKey }
+        for (name, values) in [("dx-ingest: accepted → observations acknowledged by the broker", byKey.values.map(\.ingest)),
+                               ("hop: → dx-indicators starts the batch that holds them", byKey.values.map(\.hop)),
+                               ("dx-indicators: batch, commit, relay → values' Kafka timestamp", byKey.values.map(\.engine))] {
+            let stage = Delays(values)
+            print(String(format: "    %@: p50 %.0f ms, p99 %.0f ms", name, stage.percentile(0.5), stage.percentile(0.99)))
+        }
+        return byKey
     }
 }
 

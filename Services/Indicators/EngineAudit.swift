@@ -138,6 +138,8 @@ extension EngineAudit {
         try await database.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
             try await repository.write(toWrite, insertingCreated: false, on: connection)
+            // A dx-indicators that kept the country's rows in memory reads them again.
+            try await repository.bumpCountryVersion(on: connection)
         }
         return (changes.cells.count, changes.indicators.count)
     }

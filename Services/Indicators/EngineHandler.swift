@@ -10,8 +10,9 @@ import Synchronization
 /// Applies `dx.observations.v1` batches: each province's cells are computed in memory (loaded
 /// from PostgreSQL on first use after an assignment, dropped when the partition goes or a
 /// transaction fails), then the country's cells, which every partition shares, are recomputed
-/// from the provinces' rows under a lock. Changes are written and the changed indicator values
-/// published through the outbox, all in the batch's transaction.
+/// from the provinces' values under a lock (kept in memory too while no other writer changes
+/// them, see `CountryCache`). Changes are written and the changed indicator values published
+/// through the outbox, all in the batch's transaction.
 final class EngineHandler: TransactionalBatchHandler {
     typealias Payload = ObservationBatch
     let schema = ObservationBatch.schema
@@ -32,6 +33,11 @@ final class EngineHandler: TransactionalBatchHandler {
         var provinces: [UnitCode: InMemoryCellStore] = [:]
         /// Provinces changed by the transaction in flight: stale if it fails.
         var touched: Set<UnitCode> = []
+        /// The country's rows as of the last committed pass, if kept.
+        var country: CountryCache?
+        /// The country's rows as the transaction in flight wrote them: kept if it commits.
+        var countryPending: CountryCache?
+        var countryPolicy = CountryCachePolicy()
     }
 
     init(catalog: Catalog, source: String, topics: TopicNames, logger: Logger) {
@@ -73,7 +79,7 @@ final class EngineHandler: TransactionalBatchHandler {
         try await repository.write(allChanges, insertingCreated: true, on: connection)
 
         if !allChanges.deferred.isEmpty || !countryInputs.isEmpty {
-            let country = try await countryPass(deferred: allChanges.deferred, inputs: countryInputs, connection: connection)
+            let country = try await countryPass(after: allChanges, inputs: countryInputs, connection: connection)
             allChanges.merge(country)
         }
 
@@ -118,10 +124,47 @@ final class EngineHandler: TransactionalBatchHandler {
         state.withLock { $0.provinces[province] = store }
     }
 
-    /// The country's cells: shared by all partitions, so recomputed from the rows in PostgreSQL
-    /// (which include this transaction's writes) under a transaction-level lock.
-    private func countryPass(deferred: Set<CellKey>, inputs: [ObservationInput], connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
+    /// The country's cells: shared by all partitions, so recomputed from the provinces' values
+    /// (which include this transaction's writes, `provinces`) under a transaction-level lock.
+    private func countryPass(after provinces: IncrementalComputation.Changes, inputs: [ObservationInput],
+                             connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
+        let version = try await repository.bumpCountryVersion(on: connection)
+        let (cached, loadWhole) = state.withLock { state -> (CountryCache?, Bool) in
+            defer { state.country = nil }
+            if let cached = state.country {
+                if cached.version == version { return (cached, false) }
+                state.countryPolicy.foundStale()
+            }
+            return (nil, state.countryPolicy.loadWhole())
+        }
+        var store: InMemoryCellStore
+        if var cached {
+            // The copy is as of this process's last pass; the provinces' rows this batch wrote are newer.
+            for (key, cell) in provinces.cells where catalog.units[key.unit]?.parent == .country {
+                cached.store.setCell(key, cell)
+            }
+            store = cached.store
+        } else if loadWhole {
+            store = try await repository.loadCountryState(on: connection)
+            logger.debug("loaded the country's state", metadata: ["cells": "\(store.cells.count)", "version": "\(version)"])
+        } else {
+            store = try await loadForOnePass(deferred: provinces.deferred, inputs: inputs, connection: connection)
+        }
+        var changes = countryEngine.apply(inputs, to: &store)
+        changes.merge(countryEngine.recompute(nativeCells: provinces.deferred, in: &store))
+        // Upserted: a store read for one pass holds only what it needed.
+        try await repository.write(changes, insertingCreated: false, on: connection)
+        if cached != nil || loadWhole {
+            let kept = CountryCache(store: store, version: version + 1)
+            state.withLock { $0.countryPending = kept }
+        }
+        return changes
+    }
+
+    /// Only what one pass reads: the elements and periods of its cells and what their indicators
+    /// and weights need.
+    private func loadForOnePass(deferred: Set<CellKey>, inputs: [ObservationInput], connection: PostgresConnection) async throws -> InMemoryCellStore {
         var elements = Set(deferred.map(\.element)).union(inputs.map(\.key.element))
         for element in elements {
             if let weight = catalog.elements[element]?.weight { elements.insert(weight) }
@@ -129,12 +172,7 @@ final class EngineHandler: TransactionalBatchHandler {
             for indicator in catalog.indicators(using: element) { elements.formUnion(indicator.elements) }
         }
         let periods = Set(deferred.map(\.period)).union(inputs.map(\.key.period))
-        var store = try await repository.loadCountry(elements: elements, years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
-        var changes = countryEngine.apply(inputs, to: &store)
-        changes.merge(countryEngine.recompute(nativeCells: deferred, in: &store))
-        // The country's store holds only what this pass loaded: upsert everything.
-        try await repository.write(changes, insertingCreated: false, on: connection)
-        return changes
+        return try await repository.loadCountry(elements: elements, years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
     }
 
     /// One `dx.indicator-values.v1` message per province (and chunk), keyed by province.
@@ -165,11 +203,19 @@ final class EngineHandler: TransactionalBatchHandler {
         state.withLock { state in
             for province in state.touched { state.provinces[province] = nil }
             state.touched.removeAll()
+            state.country = nil
+            state.countryPending = nil
         }
     }
 
     func transactionCommitted() async {
-        state.withLock { $0.touched.removeAll() }
+        state.withLock { state in
+            state.touched.removeAll()
+            if let pending = state.countryPending {
+                state.country = pending
+                state.countryPending = nil
+            }
+        }
     }
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async {

@@ -45,6 +45,26 @@ struct EngineRepository: Sendable {
         return store
     }
 
+    /// Everything the country pass can read: the country's cells and indicator values and its
+    /// children's cells, every period. Kept in memory between passes (`CountryCache`).
+    func loadCountryState(on connection: PostgresConnection) async throws -> InMemoryCellStore {
+        var binds = PostgresBindings()
+        binds.append(UnitCode.country.rawValue)
+        try binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
+        return try await load(on: connection, cellFilter: "unit = $1 OR unit = ANY($2)",
+                              indicatorFilter: "unit = $1 AND $2::text[] IS NOT NULL", binds: binds)
+    }
+
+    /// Bumps `engine.country_version` and returns the version before. Call it holding the lock
+    /// `hashtext('engine.country')`, in the transaction that writes the country's or the
+    /// provinces' rows.
+    @discardableResult
+    func bumpCountryVersion(on connection: PostgresConnection) async throws -> Int64 {
+        let rows = try await connection.query("UPDATE engine.country_version SET version = version + 1 RETURNING version - 1", logger: logger)
+        for try await previous in rows.decode(Int64.self) { return previous }
+        throw EngineStateError("engine.country_version has no row: run dx migrate")
+    }
+
     /// Every province with rows.
     func provinces(on connection: PostgresConnection) async throws -> [UnitCode] {
         var result: [UnitCode] = []

@@ -17,6 +17,7 @@ public struct Migration: Sendable {
         m004ReportingViews,
         m005WritePath,
         m006EventIdentifiers,
+        m007CountryVersion,
     ]
 }
 

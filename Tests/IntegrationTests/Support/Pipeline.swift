@@ -34,19 +34,32 @@ final class Pipeline: @unchecked Sendable {
     func start(_ names: [String] = [ingest, indicators, alerts], extraEnvironment: [String: String] = [:],
                ports: [String: Int] = [:], wait: Bool = true) async throws {
         for name in names {
-            var environment = [
-                "DX_POSTGRES_URL": database.url(role: roles[name]!),
-                "DX_KAFKA_BROKERS": brokers,
-                "DX_TOPIC_PREFIX": topics.prefix,
-                "DX_TOPIC_PARTITIONS": "3",
-            ]
-            for (key, value) in extraEnvironment { environment[key] = value }
-            let process = ServiceProcess(name, environment: environment, port: ports[name])
+            let process = ServiceProcess(name, environment: environment(for: name, extra: extraEnvironment), port: ports[name])
             try process.start()
             services[name] = process
         }
         guard wait else { return }
         for name in names { try await services[name]!.waitUntilReady() }
+    }
+
+    /// Starts one more replica of service `name` (same consumer group, same database), known as
+    /// `key` to `service(_:)`, and waits until it is ready.
+    func startReplica(of name: String, as key: String) async throws {
+        let process = ServiceProcess(name, environment: environment(for: name, extra: [:]))
+        try process.start()
+        services[key] = process
+        try await process.waitUntilReady()
+    }
+
+    private func environment(for name: String, extra: [String: String]) -> [String: String] {
+        var environment = [
+            "DX_POSTGRES_URL": database.url(role: roles[name]!),
+            "DX_KAFKA_BROKERS": brokers,
+            "DX_TOPIC_PREFIX": topics.prefix,
+            "DX_TOPIC_PARTITIONS": "3",
+        ]
+        for (key, value) in extra { environment[key] = value }
+        return environment
     }
 
     func service(_ name: String) -> ServiceProcess { services[name]! }

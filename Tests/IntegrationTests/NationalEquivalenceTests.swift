@@ -17,9 +17,7 @@ struct NationalEquivalenceTests {
         var rng = SeededGenerator(seed: seed)
         let units = catalog.units
         let provinces = units.children(of: .country).sorted()
-        let communesByProvince = Dictionary(uniqueKeysWithValues: provinces.map { province in
-            (province, units.units.values.filter { $0.tree == .current && $0.level == .commune && units.province(of: $0.code) == province }.map(\.code).sorted())
-        })
+        let communesByProvince = Dictionary(uniqueKeysWithValues: provinces.map { ($0, units.currentCommunes(of: $0)) })
         let communeCount = communesByProvince.values.map(\.count).reduce(0, +)
         #expect(communeCount == 3_321)
         let oldDistricts = units.units.values.filter { $0.tree == .pre2025 && $0.level == .district }.map(\.code).sorted()

@@ -15,10 +15,7 @@ struct ReplicaTests {
         var rng = SeededGenerator(seed: seed)
         let units = catalog.units
         let provinces = units.children(of: .country).filter { units[$0]?.tree == .current }.sorted()
-        let communes = Dictionary(uniqueKeysWithValues: provinces.map { province in
-            (province, units.units.values.filter { $0.tree == .current && $0.level == .commune && units.province(of: $0.code) == province }
-                .map(\.code).sorted())
-        })
+        let communes = Dictionary(uniqueKeysWithValues: provinces.map { ($0, units.currentCommunes(of: $0)) })
 
         try await withPipeline("replicas", services: [Pipeline.ingest, Pipeline.indicators]) { pipeline in
             try await pipeline.startReplica(of: Pipeline.indicators, as: "dx-indicators-2")

@@ -15,8 +15,7 @@ struct ReportingViewsTests {
         let units = catalog.units
         // A current province and three of its communes; a pre-2025 district for a trend.
         let province: UnitCode = "44"
-        let communes = units.units.values.filter { $0.tree == .current && $0.level == .commune && units.province(of: $0.code) == province }
-            .map(\.code).sorted().prefix(3)
+        let communes = units.currentCommunes(of: province).prefix(3)
         let expectedChildren = units.children(of: province, validAt: .year(2025)).count
         let dakrong: UnitCode = "old-467"
         // Fibre rates 90%, 70%, 50%: ranks 1, 2, 3; progress to the 80% target 100%, 87.5%, 62.5%.

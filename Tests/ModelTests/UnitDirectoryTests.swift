@@ -23,4 +23,18 @@ struct UnitDirectoryTests {
         #expect(units.isWithin("99", subtreeOf: "99"))
         #expect(!units.isWithin("99", subtreeOf: "VN"))
     }
+
+    @Test("the children a period expects are those that existed on its last day, as each unit's validity says")
+    func childrenValidAtPeriod() {
+        let periods: [Period] = [.year(2024), .year(2025), .month(2025, 6), .month(2025, 7), .quarter(2025, 2), .quarter(2025, 3), .year(2026)]
+        for parent in TestCatalog.units.map(\.code) {
+            for period in periods {
+                let expected = units.children(of: parent).filter { units[$0]!.isValid(at: period) }
+                #expect(units.children(of: parent, validAt: period) == expected, "\(parent) at \(period)")
+            }
+        }
+        // Under a province of the current tree: its old provinces until 30 June 2025, its communes from 1 July.
+        #expect(units.children(of: "01", validAt: .month(2025, 6)) == ["old-01", "old-03"])
+        #expect(units.children(of: "01", validAt: .month(2025, 7)) == ["01001", "01002", "01003"])
+    }
 }

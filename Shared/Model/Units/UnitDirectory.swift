@@ -3,6 +3,9 @@
 public struct UnitDirectory: Sendable {
     public let units: [UnitCode: AdministrativeUnit]
     private let childrenByParent: [UnitCode: [UnitCode]]
+    /// The same children with their validity: asking which children a period expects is done
+    /// for every aggregate the engine recomputes, and needs no lookup of each child this way.
+    private let validityByParent: [UnitCode: [ChildValidity]]
     private let depthByUnit: [UnitCode: Int]
     private let places: [UnitCode: UnitPlace]
 
@@ -16,6 +19,9 @@ public struct UnitDirectory: Sendable {
         for key in children.keys { children[key]!.sort() }
         self.units = units
         self.childrenByParent = children
+        self.validityByParent = children.mapValues { codes in
+            codes.map { ChildValidity(code: $0, validFrom: units[$0]?.validFrom, validTo: units[$0]?.validTo) }
+        }
 
         var depth: [UnitCode: Int] = [:]
         var province: [UnitCode: UnitCode] = [:]
@@ -70,7 +76,9 @@ public struct UnitDirectory: Sendable {
 
     /// Children expected to report for a period: those that existed at its end.
     public func children(of code: UnitCode, validAt period: Period) -> [UnitCode] {
-        children(of: code).filter { units[$0]?.isValid(at: period) ?? false }
+        guard let children = validityByParent[code] else { return [] }
+        let end = period.end
+        return children.compactMap { $0.exists(on: end) ? $0.code : nil }
     }
 
     /// Parent, grandparent, ..., up to the root.
@@ -118,5 +126,16 @@ public final class UnitPlace: Sendable {
     /// True when the unit is `root` or lies under it.
     public func isWithin(subtreeOf root: UnitCode) -> Bool {
         unit.code == root || ancestors.contains(root)
+    }
+}
+
+/// A child unit's code and the days it existed (`AdministrativeUnit.exists(on:)`).
+private struct ChildValidity: Sendable {
+    var code: UnitCode
+    var validFrom: Day?
+    var validTo: Day?
+
+    func exists(on day: Day) -> Bool {
+        AdministrativeUnit.exists(on: day, validFrom: validFrom, validTo: validTo)
     }
 }

@@ -131,8 +131,8 @@ final class EngineHandler: TransactionalBatchHandler {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
         let version = try await repository.bumpCountryVersion(on: connection)
         let (cached, loadWhole) = state.withLock { state -> (CountryCache?, Bool) in
-            defer { state.country = nil }
-            if let cached = state.country {
+            // Taken out: what this pass makes of it is kept only if the transaction commits.
+            if let cached = state.country.take() {
                 if cached.version == version { return (cached, false) }
                 state.countryPolicy.foundStale()
             }

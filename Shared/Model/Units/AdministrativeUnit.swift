@@ -86,10 +86,6 @@ public struct AdministrativeUnit: Hashable, Sendable, Codable {
     }
 
     public func exists(on day: Day) -> Bool {
-        Self.exists(on: day, validFrom: validFrom, validTo: validTo)
-    }
-
-    static func exists(on day: Day, validFrom: Day?, validTo: Day?) -> Bool {
         if let validFrom, day < validFrom { return false }
         if let validTo, validTo < day { return false }
         return true

@@ -2,26 +2,22 @@
 /// province (the Kafka key), its children for a period, whether one unit lies under another.
 public struct UnitDirectory: Sendable {
     public let units: [UnitCode: AdministrativeUnit]
-    private let childrenByParent: [UnitCode: [UnitCode]]
-    /// The same children with their validity: asking which children a period expects is done
+    /// Each parent's children, sorted by code, as units: which children a period expects is asked
     /// for every aggregate the engine recomputes, and needs no lookup of each child this way.
-    private let validityByParent: [UnitCode: [ChildValidity]]
+    private let childrenByParent: [UnitCode: [AdministrativeUnit]]
     private let depthByUnit: [UnitCode: Int]
     private let places: [UnitCode: UnitPlace]
 
     public init(_ list: [AdministrativeUnit]) {
         var units: [UnitCode: AdministrativeUnit] = [:]
-        var children: [UnitCode: [UnitCode]] = [:]
+        var children: [UnitCode: [AdministrativeUnit]] = [:]
         for unit in list {
             units[unit.code] = unit
-            if let parent = unit.parent { children[parent, default: []].append(unit.code) }
+            if let parent = unit.parent { children[parent, default: []].append(unit) }
         }
-        for key in children.keys { children[key]!.sort() }
+        for key in children.keys { children[key]!.sort { $0.code < $1.code } }
         self.units = units
         self.childrenByParent = children
-        self.validityByParent = children.mapValues { codes in
-            codes.map { ChildValidity(code: $0, validFrom: units[$0]?.validFrom, validTo: units[$0]?.validTo) }
-        }
 
         var depth: [UnitCode: Int] = [:]
         var province: [UnitCode: UnitCode] = [:]
@@ -72,11 +68,11 @@ public struct UnitDirectory: Sendable {
     public func province(of code: UnitCode) -> UnitCode? { places[code]?.province }
 
     /// All children, whatever their validity.
-    public func children(of code: UnitCode) -> [UnitCode] { childrenByParent[code] ?? [] }
+    public func children(of code: UnitCode) -> [UnitCode] { childrenByParent[code]?.map(\.code) ?? [] }
 
     /// Children expected to report for a period: those that existed at its end.
     public func children(of code: UnitCode, validAt period: Period) -> [UnitCode] {
-        guard let children = validityByParent[code] else { return [] }
+        guard let children = childrenByParent[code] else { return [] }
         let end = period.end
         return children.compactMap { $0.exists(on: end) ? $0.code : nil }
     }
@@ -126,16 +122,5 @@ public final class UnitPlace: Sendable {
     /// True when the unit is `root` or lies under it.
     public func isWithin(subtreeOf root: UnitCode) -> Bool {
         unit.code == root || ancestors.contains(root)
-    }
-}
-
-/// A child unit's code and the days it existed (`AdministrativeUnit.exists(on:)`).
-private struct ChildValidity: Sendable {
-    var code: UnitCode
-    var validFrom: Day?
-    var validTo: Day?
-
-    func exists(on day: Day) -> Bool {
-        AdministrativeUnit.exists(on: day, validFrom: validFrom, validTo: validTo)
     }
 }

@@ -153,7 +153,15 @@ struct LatencyBench: AsyncParsableCommand {
         print(String(format: "  delay: p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d reports (%d of %d arrived)%@",
                      delays.percentile(0.5), p99, max, delays.sorted.count, received.count, reports.count,
                      p99 < 1000 ? "; p99 under one second" : "; p99 NOT under one second"))
-        let stages = try await printStages(run: run, keyByID: keyByID, received: received, db: db)
+        let stages = try await stageDelays(run: run, keyByID: keyByID, received: received, db: db)
+        if !stages.isEmpty {
+            for (name, values) in [("dx-ingest: accepted → observations acknowledged by the broker", stages.values.map(\.ingest)),
+                                   ("hop: → dx-indicators starts the batch that holds them", stages.values.map(\.hop)),
+                                   ("dx-indicators: batch, commit, relay → values' Kafka timestamp", stages.values.map(\.engine))] {
+                let stage = Delays(values)
+                print(String(format: "    %@: p50 %.0f ms, p99 %.0f ms", name, stage.percentile(0.5), stage.percentile(0.99)))
+            }
+        }
         if let delaysCSV {
             var csv = "report,accepted_at,delay_ms,ingest_ms,hop_ms,engine_ms\n"
             for report in reports {
@@ -168,11 +176,12 @@ struct LatencyBench: AsyncParsableCommand {
 }
 
 extension LatencyBench {
-    /// Where the delay goes, from the timestamps the services leave in PostgreSQL: dx-ingest's
-    /// commit and relay (accepted → the broker acknowledged the observations' message), the hop to
-    /// dx-indicators and its wait for a turn (→ the start of the batch's transaction), and the
-    /// batch, its commit and the relay of its values (→ the values' Kafka timestamp).
-    private func printStages(run: String, keyByID: [String: String], received: [String: Date], db: Database) async throws
+    /// Where each report's delay went (ms, by its `unit/period` key), from the timestamps the
+    /// services leave in PostgreSQL: dx-ingest's commit and relay (accepted → the broker
+    /// acknowledged the observations' message), the hop to dx-indicators and its wait for a turn
+    /// (→ the start of the batch's transaction), and the batch, its commit and the relay of its
+    /// values (→ the values' Kafka timestamp).
+    private func stageDelays(run: String, keyByID: [String: String], received: [String: Date], db: Database) async throws
         -> [String: (ingest: Double, hop: Double, engine: Double)] {
         var byKey: [String: (ingest: Double, hop: Double, engine: Double)] = [:]
         let rows = try await db.query("""
@@ -187,13 +196,6 @@ extension LatencyBench {
             guard let key = keyByID[id], let out = received[key] else { continue }
             byKey[key] = (published.timeIntervalSince(accepted) * 1000, processed.timeIntervalSince(published) * 1000,
                           out.timeIntervalSince(processed) * 1000)
-        }
-        guard !byKey.isEmpty else { return byKey }
-        for (name, values) in [("dx-ingest: accepted → observations acknowledged by the broker", byKey.values.map(\.ingest)),
-                               ("hop: → dx-indicators starts the batch that holds them", byKey.values.map(\.hop)),
-                               ("dx-indicators: batch, commit, relay → values' Kafka timestamp", byKey.values.map(\.engine))] {
-            let stage = Delays(values)
-            print(String(format: "    %@: p50 %.0f ms, p99 %.0f ms", name, stage.percentile(0.5), stage.percentile(0.99)))
         }
         return byKey
     }

@@ -28,6 +28,11 @@ final class EngineHandler: TransactionalBatchHandler {
     private let state = Mutex(State())
     private let observationsApplied: Counter
     private let indicatorChanges: Counter
+    private let provinceWrites: Counter
+    /// Changed cells from which a batch's province changes are written while the next provinces
+    /// are computed, so PostgreSQL and the computation work at the same time. A batch with fewer
+    /// writes once, after all its provinces.
+    private let writeChunkCells: Int
 
     private struct State {
         var provinces: [UnitCode: InMemoryCellStore] = [:]
@@ -40,8 +45,9 @@ final class EngineHandler: TransactionalBatchHandler {
         var countryPolicy = CountryCachePolicy()
     }
 
-    init(catalog: Catalog, source: String, topics: TopicNames, logger: Logger) {
+    init(catalog: Catalog, source: String, topics: TopicNames, writeChunkCells: Int = defaultWriteChunkCells, logger: Logger) {
         self.topics = topics
+        self.writeChunkCells = writeChunkCells
         self.catalog = catalog
         self.repository = EngineRepository(catalog: catalog, logger: logger)
         self.provinceEngine = IncrementalComputation(catalog: catalog, deferredUnits: [.country])
@@ -50,6 +56,7 @@ final class EngineHandler: TransactionalBatchHandler {
         self.source = source
         self.observationsApplied = Counter(label: "dx_engine_observations_applied_total")
         self.indicatorChanges = Counter(label: "dx_engine_indicator_changes_total")
+        self.provinceWrites = Counter(label: "dx_engine_province_writes_total")
     }
 
     func apply(_ messages: [ConsumedMessage<ObservationBatch>], connection: PostgresConnection) async throws {
@@ -67,16 +74,7 @@ final class EngineHandler: TransactionalBatchHandler {
             }
         }
 
-        // The provinces' cells are disjoint: compute each in memory, then write them all at once
-        // (one COPY and one upsert per table for the batch, not per province).
-        var allChanges = IncrementalComputation.Changes()
-        for province in order {
-            let inputs = provinceInputs[province]!
-            var store = try await takeProvince(province, connection: connection)
-            provinceEngine.apply(inputs, to: &store, adding: &allChanges)
-            putProvince(province, store)
-        }
-        try await repository.write(allChanges, insertingCreated: true, on: connection)
+        var allChanges = try await applyProvinces(order, provinceInputs, connection: connection)
 
         if !allChanges.deferred.isEmpty || !countryInputs.isEmpty {
             let country = try await countryPass(after: allChanges, inputs: countryInputs, connection: connection)
@@ -109,15 +107,53 @@ final class EngineHandler: TransactionalBatchHandler {
         return inputs
     }
 
-    private func takeProvince(_ province: UnitCode, connection: PostgresConnection) async throws -> InMemoryCellStore {
-        let cached = state.withLock { state -> InMemoryCellStore? in
+    static let defaultWriteChunkCells = 4_000
+
+    /// Computes each province in memory and writes its changes, in chunks of provinces: the
+    /// provinces' cells are disjoint, so a chunk is written (one COPY and one upsert per table)
+    /// while the next is computed. At most one write is in flight: the connection runs one
+    /// statement at a time, and a province loaded from PostgreSQL is read after it.
+    private func applyProvinces(_ order: [UnitCode], _ inputs: [UnitCode: [ObservationInput]],
+                                connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
+        let repository = self.repository
+        return try await withThrowingTaskGroup(of: IncrementalComputation.Changes.self) { writes in
+            var written = IncrementalComputation.Changes()
+            var chunk = IncrementalComputation.Changes()
+            var writing = false
+            for (position, province) in order.enumerated() {
+                var store: InMemoryCellStore
+                if let cached = takeCachedProvince(province) {
+                    store = cached
+                } else {
+                    if writing, let done = try await writes.next() { written.merge(done) }
+                    writing = false
+                    store = try await repository.loadProvince(province, on: connection)
+                    logger.debug("loaded province state", metadata: ["province": "\(province)", "cells": "\(store.cells.count)"])
+                }
+                provinceEngine.apply(inputs[province]!, to: &store, adding: &chunk)
+                putProvince(province, store)
+                guard chunk.cells.count >= writeChunkCells || position == order.count - 1 else { continue }
+                if writing, let done = try await writes.next() { written.merge(done) }
+                let ready = chunk
+                chunk = IncrementalComputation.Changes()
+                provinceWrites.increment()
+                writes.addTask {
+                    try await repository.write(ready, insertingCreated: true, on: connection)
+                    return ready
+                }
+                writing = true
+            }
+            if writing, let done = try await writes.next() { written.merge(done) }
+            return written
+        }
+    }
+
+    /// The province's state kept in memory, if any, marked as changed by the transaction in flight.
+    private func takeCachedProvince(_ province: UnitCode) -> InMemoryCellStore? {
+        state.withLock { state in
             state.touched.insert(province)
             return state.provinces.removeValue(forKey: province)
         }
-        if let cached { return cached }
-        let loaded = try await repository.loadProvince(province, on: connection)
-        logger.debug("loaded province state", metadata: ["province": "\(province)", "cells": "\(loaded.cells.count)"])
-        return loaded
     }
 
     private func putProvince(_ province: UnitCode, _ store: InMemoryCellStore) {

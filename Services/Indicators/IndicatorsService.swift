@@ -13,12 +13,16 @@ public enum IndicatorsService {
     public static func plan(_ context: ServiceContext) async throws -> ServicePlan {
         let catalog = try await ServiceHost.loadCatalog(context)
         let configuration = context.configuration
-        let handler = EngineHandler(catalog: catalog, source: name, topics: configuration.topics, logger: context.logger)
+        let environment = EnvironmentReader(configuration.environment)
+        let handler = EngineHandler(
+            catalog: catalog, source: name, topics: configuration.topics,
+            writeChunkCells: try environment.integer("DX_ENGINE_WRITE_CHUNK_CELLS", default: EngineHandler.defaultWriteChunkCells, range: 1...10_000_000),
+            logger: context.logger
+        )
         var consumerConfiguration = KafkaConsumerConfiguration(
             client: configuration.kafkaClient(), groupID: configuration.consumerGroup, topics: [configuration.topics.observations]
         )
-        consumerConfiguration.maximumBatchSize = try EnvironmentReader(configuration.environment)
-            .integer("DX_CONSUMER_BATCH_SIZE", default: 500, range: 1...100_000)
+        consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: 500, range: 1...100_000)
         let consumer = TransactionalConsumer(
             name: configuration.consumerGroup, schema: "engine", configuration: consumerConfiguration,
             deadLetterTopic: configuration.topics.deadLetters, database: context.database, handler: handler, logger: context.logger

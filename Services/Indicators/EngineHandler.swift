@@ -111,29 +111,28 @@ final class EngineHandler: TransactionalBatchHandler {
 
     /// Computes each province in memory and writes its changes, in chunks of provinces: the
     /// provinces' cells are disjoint, so a chunk is written (one COPY and one upsert per table)
-    /// while the next is computed. At most one write is in flight: the connection runs one
-    /// statement at a time, and a province loaded from PostgreSQL is read after it.
+    /// while the next is computed. At most one write is in flight (the group's one child task):
+    /// the connection runs one statement at a time, and a province loaded from PostgreSQL is read
+    /// after it.
     private func applyProvinces(_ order: [UnitCode], _ inputs: [UnitCode: [ObservationInput]],
                                 connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
         let repository = self.repository
         return try await withThrowingTaskGroup(of: IncrementalComputation.Changes.self) { writes in
             var written = IncrementalComputation.Changes()
             var chunk = IncrementalComputation.Changes()
-            var writing = false
             for (position, province) in order.enumerated() {
                 var store: InMemoryCellStore
                 if let cached = takeCachedProvince(province) {
                     store = cached
                 } else {
-                    if writing, let done = try await writes.next() { written.merge(done) }
-                    writing = false
+                    while let done = try await writes.next() { written.merge(done) }
                     store = try await repository.loadProvince(province, on: connection)
                     logger.debug("loaded province state", metadata: ["province": "\(province)", "cells": "\(store.cells.count)"])
                 }
                 provinceEngine.apply(inputs[province]!, to: &store, adding: &chunk)
                 putProvince(province, store)
                 guard chunk.cells.count >= writeChunkCells || position == order.count - 1 else { continue }
-                if writing, let done = try await writes.next() { written.merge(done) }
+                while let done = try await writes.next() { written.merge(done) }
                 let ready = chunk
                 chunk = IncrementalComputation.Changes()
                 provinceWrites.increment()
@@ -141,9 +140,8 @@ final class EngineHandler: TransactionalBatchHandler {
                     try await repository.write(ready, insertingCreated: true, on: connection)
                     return ready
                 }
-                writing = true
             }
-            if writing, let done = try await writes.next() { written.merge(done) }
+            while let done = try await writes.next() { written.merge(done) }
             return written
         }
     }

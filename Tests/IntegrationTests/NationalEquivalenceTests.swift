@@ -11,11 +11,6 @@ import Testing
 struct NationalEquivalenceTests {
     let catalog = TestDatabase.catalogFiles.catalog
 
-    /// The sum of a metric's samples in a Prometheus text page.
-    static func total(of metric: String, in page: String) -> Double {
-        page.split(separator: "\n").filter { $0.hasPrefix(metric) }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
-    }
-
     @Test("a random national dataset through dx-ingest and dx-indicators: every commune, revisions, withdrawals, events, direct values at every level, both trees")
     func nationalDataset() async throws {
         let seed = UInt64(Date().timeIntervalSince1970)
@@ -136,9 +131,9 @@ struct NationalEquivalenceTests {
             #expect(recompute.status == 0 && recompute.output.contains("incremental state equals the full recomputation"), "\(recompute.output)")
 
             // And the backlog's batches were written in chunks: more writes of province changes than batches.
-            let metrics = try await HTTP.get("\(pipeline.service(Pipeline.indicators).baseURL)/metrics").text
-            let writes = Self.total(of: "dx_engine_province_writes_total", in: metrics)
-            let batches = Self.total(of: "dx_consumer_batches_total", in: metrics)
+            let metrics = try await pipeline.service(Pipeline.indicators).metrics()
+            let writes = metrics.total("dx_engine_province_writes_total")
+            let batches = metrics.total("dx_consumer_batches_total")
             #expect(batches > 0 && writes > batches, "\(writes) writes of province changes in \(batches) batches")
         }
     }

@@ -347,7 +347,7 @@ struct ReliabilityTests {
             #expect(try await count(pipeline, applied) == 1)
             #expect(try await count(pipeline, "SELECT value::int FROM reporting.cell_values WHERE unit_code = '\(commune.rawValue)' AND period = '2026-03' AND element_code = 'dossiers_received_total'") == 1)
             #expect(try await count(pipeline, "SELECT value::int FROM reporting.cell_values WHERE unit_code = 'VN' AND period = '2026' AND element_code = 'dossiers_received_total'") == 1)
-            let metrics = try await HTTP.get("\(pipeline.service(Pipeline.indicators).baseURL)/metrics")
+            let metrics = try await pipeline.service(Pipeline.indicators).metrics()
             #expect(metrics.text.contains("dx_consumer_duplicates_total"))
             await reader.close()
         }

@@ -56,10 +56,9 @@ struct ReplicaTests {
 
             // Both replicas applied observations.
             for name in [Pipeline.indicators, "dx-indicators-2"] {
-                let metrics = try await HTTP.get("\(pipeline.service(name).baseURL)/metrics").text
-                let applied = metrics.split(separator: "\n").filter { $0.hasPrefix("dx_engine_observations_applied_total") }
-                    .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
-                #expect(applied > 0, "\(name) applied no observations:\n\(metrics.prefix(2_000))")
+                let metrics = try await pipeline.service(name).metrics()
+                let applied = metrics.total("dx_engine_observations_applied_total")
+                #expect(applied > 0, "\(name) applied no observations:\n\(metrics.text.prefix(2_000))")
             }
             let (mismatches, cells, _) = try await pipeline.auditEngine(catalog: catalog)
             #expect(mismatches.isEmpty, "seed \(seed): \(mismatches.count) differences, e.g. \(mismatches.prefix(5))")

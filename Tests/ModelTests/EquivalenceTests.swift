@@ -162,6 +162,36 @@ struct EquivalenceTests {
         }
     }
 
+    /// dx-indicators writes a batch's changes and nothing else, and loads a province's state
+    /// back from what it wrote: the changes must carry every difference, own inputs included
+    /// (a report or an event that leaves the value as it was still changes what a later
+    /// withdrawal falls back to).
+    @Test("each batch's changes, applied to the store before it, give the store after it", arguments: Array(UInt64(1)...UInt64(8)))
+    func changesMirrorTheStore(seed: UInt64) {
+        let catalog = TestCatalog.catalog
+        let history = RandomHistory(catalog: catalog, reports: 60, seed: seed)
+        var rng = SeededGenerator(seed: seed ^ 0x5EED)
+        let engine = IncrementalComputation(catalog: catalog, deferredUnits: [.country])
+        let countryPass = IncrementalComputation(catalog: catalog)
+        var store = InMemoryCellStore()
+        var mirror = InMemoryCellStore()
+        var index = 0
+        while index < history.inputs.count {
+            let size = Int.random(in: 1...40, using: &rng)
+            var changes = engine.apply(Array(history.inputs[index..<min(history.inputs.count, index + size)]), to: &store)
+            index += size
+            if !changes.deferred.isEmpty {
+                changes.merge(countryPass.recompute(nativeCells: changes.deferred, in: &store))
+            }
+            for (key, state) in changes.cells { mirror.cells[key] = state }
+            for (key, change) in changes.indicators { mirror.indicators[key] = change.current }
+            let differing = Set(store.cells.keys).union(mirror.cells.keys).filter { store.cells[$0] != mirror.cells[$0] }.sorted()
+            #expect(differing.isEmpty, "after \(index) inputs, \(differing.count) cells differ from what was written, first \(differing.first.map { "\($0): kept \(String(describing: store.cells[$0])), written \(String(describing: mirror.cells[$0]))" } ?? "")")
+            #expect(mirror.indicators == store.indicators, "after \(index) inputs")
+            guard differing.isEmpty else { return }
+        }
+    }
+
     @Test("delivery order does not matter")
     func orderIndependence() {
         let catalog = TestCatalog.catalog

@@ -79,6 +79,7 @@ public struct IncrementalComputation: Sendable {
     /// without copying each province's).
     public func apply(_ inputs: [ObservationInput], to store: inout InMemoryCellStore, adding changes: inout Changes) {
         var dirty: [Int: Set<CellKey>] = [:]
+        var ownInputsChanged = Set<CellKey>()
         for input in inputs {
             let key = input.key
             // In place: a copy of the state would copy its report list on every change.
@@ -95,11 +96,12 @@ public struct IncrementalComputation: Sendable {
             }
             if changed {
                 dirty[catalog.units.depth(of: key.unit), default: []].insert(key)
+                ownInputsChanged.insert(key)
             } else {
                 changes.ignoredInputs += 1
             }
         }
-        propagate(dirty: dirty, store: &store, changes: &changes)
+        propagate(dirty: dirty, ownInputsChanged: ownInputsChanged, store: &store, changes: &changes)
     }
 
     /// Recomputes the given native cells (and everything above and derived from them) from what
@@ -108,11 +110,15 @@ public struct IncrementalComputation: Sendable {
         var changes = Changes()
         var dirty: [Int: Set<CellKey>] = [:]
         for key in keys { dirty[catalog.units.depth(of: key.unit), default: []].insert(key) }
-        propagate(dirty: dirty, store: &store, changes: &changes)
+        propagate(dirty: dirty, ownInputsChanged: [], store: &store, changes: &changes)
         return changes
     }
 
-    private func propagate(dirty initial: [Int: Set<CellKey>], store: inout InMemoryCellStore, changes: inout Changes) {
+    /// `ownInputsChanged`: cells whose reports or events the inputs changed (already in the
+    /// store). They are among the changes even when their value stays: what a report or an event
+    /// left behind is what a later withdrawal falls back to, after the state is loaded again.
+    private func propagate(dirty initial: [Int: Set<CellKey>], ownInputsChanged: Set<CellKey>, store: inout InMemoryCellStore,
+                           changes: inout Changes) {
         var dirty = initial
         var derivedDirty = Set<CellKey>()
         var indicatorDirty = Set<IndicatorKey>()
@@ -124,13 +130,16 @@ public struct IncrementalComputation: Sendable {
             for key in keys {
                 if deferredUnits.contains(key.unit) {
                     changes.deferred.insert(key)
+                    // Its own inputs are in the store now; the deferred pass records it again if
+                    // its value changes.
+                    if ownInputsChanged.contains(key) { changes.cells[key] = store.cell(key) }
                     continue
                 }
                 guard let element = catalog.elements[key.element] else { continue }
                 let old = store.cell(key)
                 let new = computeNative(key, element: element, store: store)
                 changes.recomputations += 1
-                if old != new {
+                if old != new || ownInputsChanged.contains(key) {
                     if old == nil { changes.createdCells.insert(key) }
                     store.setCell(key, new)
                     changes.cells[key] = new

@@ -81,13 +81,18 @@ struct EngineRepository: Sendable {
                    delta_sum::text, delta_count, reports::text
             FROM engine.cells WHERE \(cellFilter)
             """, binds: binds), logger: logger)
-        for try await row in cellRows.decode((String, String, String, String?, String, Int, Int, String, Int, String?).self) {
-            guard let period = Period(row.1) else { throw EngineStateError("engine.cells has period '\(row.1)'") }
-            store.cells[CellKey(unit: UnitCode(row.0), period: period, element: row.2)] = CellState(
-                reports: try ReportsCoding.parse(row.9),
-                deltaSum: Quantity.parse(row.7) ?? .zero, deltaCount: row.8,
-                value: row.3.flatMap { Quantity.parse($0) }, completeness: Quantity.parse(row.4) ?? .zero,
-                childrenReported: row.5, childrenExpected: row.6
+        for try await row in cellRows {
+            var columns = ColumnReader(row, table: "engine.cells")
+            let key = CellKey(unit: UnitCode(try columns.text("unit")), period: try columns.period("period"), element: try columns.text("element"))
+            let value = try columns.quantity("value")
+            let completeness = try columns.quantity("completeness") ?? .zero
+            let childrenReported = try columns.int("children_reported")
+            let childrenExpected = try columns.int("children_expected")
+            let deltaSum = try columns.quantity("delta_sum") ?? .zero
+            let deltaCount = try columns.int("delta_count")
+            store.cells[key] = CellState(
+                reports: try columns.reports("reports"), deltaSum: deltaSum, deltaCount: deltaCount, value: value,
+                completeness: completeness, childrenReported: childrenReported, childrenExpected: childrenExpected
             )
         }
         let indicatorRows = try await connection.query(PostgresQuery(unsafeSQL: """
@@ -95,12 +100,14 @@ struct EngineRepository: Sendable {
                    target_year, gap::text, meets_target
             FROM engine.indicator_values WHERE \(indicatorFilter)
             """, binds: binds), logger: logger)
-        for try await row in indicatorRows.decode((String, String, String, String, String?, String?, String, String?, Int?, String?, Bool?).self) {
-            guard let period = Period(row.1), let value = Quantity.parse(row.3) else { continue }
-            store.indicators[IndicatorKey(unit: UnitCode(row.0), period: period, indicator: row.2)] = IndicatorValue(
-                value: value, numerator: row.4.flatMap { Quantity.parse($0) }, denominator: row.5.flatMap { Quantity.parse($0) },
-                completeness: Quantity.parse(row.6) ?? .zero, target: row.7.flatMap { Quantity.parse($0) }, targetYear: row.8,
-                gap: row.9.flatMap { Quantity.parse($0) }, meetsTarget: row.10
+        for try await row in indicatorRows {
+            var columns = ColumnReader(row, table: "engine.indicator_values")
+            let key = IndicatorKey(unit: UnitCode(try columns.text("unit")), period: try columns.period("period"), indicator: try columns.text("indicator"))
+            guard let value = try columns.quantity("value") else { continue }
+            store.indicators[key] = IndicatorValue(
+                value: value, numerator: try columns.quantity("numerator"), denominator: try columns.quantity("denominator"),
+                completeness: try columns.quantity("completeness") ?? .zero, target: try columns.quantity("target"),
+                targetYear: try columns.optionalInt("target_year"), gap: try columns.quantity("gap"), meetsTarget: try columns.optionalBool("meets_target")
             )
         }
         return store
@@ -137,7 +144,7 @@ struct EngineRepository: Sendable {
             writer.field(row.state.childrenExpected)
             writer.field(row.state.deltaSum)
             writer.field(row.state.deltaCount)
-            writer.field(ReportsCoding.json(row.state.reports))
+            writer.field(ReportsColumn.json(row.state.reports))
         }
         func writeIndicator(_ row: (key: IndicatorKey, value: IndicatorValue), _ writer: inout CopyRowWriter) {
             let value = row.value
@@ -237,6 +244,74 @@ struct EngineRepository: Sendable {
             }
             try await connection.copy(inserts, into: "engine.indicator_values", columns: Self.indicatorColumns.map(\.name), logger: logger,
                                       write: writeIndicator)
+        }
+    }
+}
+
+/// Reads a row's columns in order, each as its own concrete type. Decoding a whole row as a
+/// tuple goes through PostgresNIO's generic path for every row, which cost more than the values
+/// themselves when a province's state is loaded; numbers (sent as text, exact) and the reports
+/// are parsed straight from the row's bytes.
+private struct ColumnReader {
+    private var cells: PostgresRow.Iterator
+    private let table: String
+
+    init(_ row: PostgresRow, table: String) {
+        self.cells = row.makeIterator()
+        self.table = table
+    }
+
+    private mutating func next(_ column: String) throws -> PostgresCell {
+        guard let cell = cells.next() else { throw EngineStateError("\(table): no column \(column) in the row") }
+        return cell
+    }
+
+    mutating func text(_ column: String) throws -> String {
+        guard let bytes = try next(column).bytes else { throw EngineStateError("\(table).\(column) is null") }
+        return String(buffer: bytes)
+    }
+
+    mutating func period(_ column: String) throws -> Period {
+        let text = try text(column)
+        guard let period = Period(text) else { throw EngineStateError("\(table).\(column) is '\(text)', not a period") }
+        return period
+    }
+
+    /// A numeric column sent as `::text`; nil for NULL.
+    mutating func quantity(_ column: String) throws -> Quantity? {
+        guard let bytes = try next(column).bytes else { return nil }
+        guard let value = bytes.withUnsafeReadableBytes({ Quantity.parse(utf8: $0) }) else {
+            throw EngineStateError("\(table).\(column) is '\(String(buffer: bytes))', not an exact number")
+        }
+        return value
+    }
+
+    mutating func int(_ column: String) throws -> Int {
+        guard let value = try optionalInt(column) else { throw EngineStateError("\(table).\(column) is null") }
+        return value
+    }
+
+    mutating func optionalInt(_ column: String) throws -> Int? {
+        let cell = try next(column)
+        guard cell.bytes != nil else { return nil }
+        return try cell.decode(Int.self)
+    }
+
+    mutating func optionalBool(_ column: String) throws -> Bool? {
+        let cell = try next(column)
+        guard cell.bytes != nil else { return nil }
+        return try cell.decode(Bool.self)
+    }
+
+    /// A jsonb column sent as `::text`; empty for NULL.
+    mutating func reports(_ column: String) throws -> [ReportedValue] {
+        guard let bytes = try next(column).bytes, bytes.readableBytes > 0 else { return [] }
+        do {
+            return try bytes.withUnsafeReadableBytes { raw in
+                try ReportsColumn.parse(utf8: raw.assumingMemoryBound(to: UInt8.self))
+            }
+        } catch {
+            throw EngineStateError("\(table).\(column) is '\(String(buffer: bytes).prefix(80))': \(error)")
         }
     }
 }

@@ -169,6 +169,10 @@ public struct MessageJSONWriter {
         bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
     }
 
+    public mutating func null() {
+        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    }
+
     public mutating func key(_ name: StaticString, _ value: String) {
         key(name)
         string(value)

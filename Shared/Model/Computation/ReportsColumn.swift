@@ -1,0 +1,67 @@
+import Foundation
+
+/// A cell's report values as its row in PostgreSQL keeps them: a JSON array of
+/// `[report id, revision, acceptance sequence, value]`, the value as exact decimal text or null
+/// for a withdrawal, e.g. `[["r-1",2,17,"4254"],["r-2",1,9,null]]`. Written and read without a
+/// general-purpose JSON coder: loading a province's state reads one for every reported cell.
+public enum ReportsColumn {
+    /// Nil (SQL NULL) when no report gives the cell.
+    public static func json(_ reports: [ReportedValue]) -> String? {
+        guard !reports.isEmpty else { return nil }
+        var writer = MessageJSONWriter(capacity: 48 * reports.count)
+        writer.beginArray()
+        for report in reports {
+            writer.element()
+            writer.beginArray()
+            writer.element()
+            writer.string(report.reportID)
+            writer.element()
+            writer.number(report.revision)
+            writer.element()
+            writer.number(report.sequence)
+            writer.element()
+            if let value = report.value {
+                writer.string(value.description)
+            } else {
+                writer.null()
+            }
+            writer.endArray()
+        }
+        writer.endArray()
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// The report values of a `reports` column's text (as PostgreSQL prints jsonb, with spaces
+    /// after commas, or as `json` writes it), sorted by report id.
+    public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(MessageJSONError) -> [ReportedValue] {
+        var reader = MessageJSONReader(bytes)
+        var reports: [ReportedValue] = []
+        var first = true
+        while try reader.nextElement(first: &first) {
+            var field = true
+            guard try reader.nextElement(first: &field) else { throw reader.error("a report entry is empty") }
+            let id = try reader.string()
+            guard try reader.nextElement(first: &field) else { throw reader.error("a report entry has no revision") }
+            let revision = try reader.integer(Int.self)
+            guard try reader.nextElement(first: &field) else { throw reader.error("a report entry has no sequence") }
+            let sequence = try reader.integer(Int64.self)
+            guard try reader.nextElement(first: &field) else { throw reader.error("a report entry has no value") }
+            var value: Quantity?
+            if !reader.null() {
+                let text = try reader.string()
+                guard let parsed = Quantity.parse(text) else { throw reader.error("'\(text)' is not a number") }
+                value = parsed
+            }
+            guard try !reader.nextElement(first: &field) else { throw reader.error("a report entry has more than four fields") }
+            reports.append(ReportedValue(reportID: id, revision: revision, sequence: sequence, value: value))
+        }
+        try reader.end()
+        if reports.count > 1 { reports.sort { $0.reportID < $1.reportID } }
+        return reports
+    }
+
+    public static func parse(_ text: String) throws(MessageJSONError) -> [ReportedValue] {
+        var text = text
+        return try text.withUTF8 { bytes in Result { () throws(MessageJSONError) in try parse(utf8: bytes) } }.get()
+    }
+}

@@ -164,21 +164,24 @@ final class EngineHandler: TransactionalBatchHandler {
                              connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
         let version = try await repository.bumpCountryVersion(on: connection)
-        let (cached, loadWhole) = state.withLock { state -> (CountryCache?, Bool) in
+        let (cached, loadWhole) = state.withLock { state -> (InMemoryCellStore?, Bool) in
             // Taken out: what this pass makes of it is kept only if the transaction commits.
             if let cached = state.country.take() {
-                if cached.version == version { return (cached, false) }
+                if cached.version == version { return (cached.store, false) }
                 state.countryPolicy.foundStale()
             }
             return (nil, state.countryPolicy.loadWhole())
         }
+        let keep = cached != nil || loadWhole
         var store: InMemoryCellStore
-        if var cached {
+        // Consumed, so `store` is the only reference to the cached cells and is changed in place:
+        // a second reference would make the first change copy every cell of the country state.
+        if var cached = consume cached {
             // The copy is as of this process's last pass; the provinces' rows this batch wrote are newer.
             for (key, cell) in provinces.cells where catalog.units[key.unit]?.parent == .country {
-                cached.store.setCell(key, cell)
+                cached.setCell(key, cell)
             }
-            store = cached.store
+            store = consume cached
         } else if loadWhole {
             store = try await repository.loadCountryState(on: connection)
             logger.debug("loaded the country's state", metadata: ["cells": "\(store.cells.count)", "version": "\(version)"])
@@ -189,7 +192,7 @@ final class EngineHandler: TransactionalBatchHandler {
         changes.merge(countryEngine.recompute(nativeCells: provinces.deferred, in: &store))
         // Upserted: a store read for one pass holds only what it needed.
         try await repository.write(changes, insertingCreated: false, on: connection)
-        if cached != nil || loadWhole {
+        if keep {
             let kept = CountryCache(store: store, version: version + 1)
             state.withLock { $0.countryPending = kept }
         }

@@ -107,7 +107,8 @@ struct EngineRepository: Sendable {
             store.indicators[key] = IndicatorValue(
                 value: value, numerator: try columns.quantity("numerator"), denominator: try columns.quantity("denominator"),
                 completeness: try columns.quantity("completeness") ?? .zero, target: try columns.quantity("target"),
-                targetYear: try columns.optionalInt("target_year"), gap: try columns.quantity("gap"), meetsTarget: try columns.optionalBool("meets_target")
+                targetYear: try columns.optional(Int.self, "target_year"), gap: try columns.quantity("gap"),
+                meetsTarget: try columns.optional(Bool.self, "meets_target")
             )
         }
         return store
@@ -287,20 +288,15 @@ private struct ColumnReader {
     }
 
     mutating func int(_ column: String) throws -> Int {
-        guard let value = try optionalInt(column) else { throw EngineStateError("\(table).\(column) is null") }
+        guard let value = try optional(Int.self, column) else { throw EngineStateError("\(table).\(column) is null") }
         return value
     }
 
-    mutating func optionalInt(_ column: String) throws -> Int? {
+    /// A column PostgresNIO decodes itself (integers, booleans); nil for NULL.
+    mutating func optional<Value: PostgresDecodable>(_ type: Value.Type, _ column: String) throws -> Value? {
         let cell = try next(column)
         guard cell.bytes != nil else { return nil }
-        return try cell.decode(Int.self)
-    }
-
-    mutating func optionalBool(_ column: String) throws -> Bool? {
-        let cell = try next(column)
-        guard cell.bytes != nil else { return nil }
-        return try cell.decode(Bool.self)
+        return try cell.decode(Value.self)
     }
 
     /// A jsonb column sent as `::text`; empty for NULL.

@@ -79,7 +79,6 @@ public struct IncrementalComputation: Sendable {
     /// without copying each province's).
     public func apply(_ inputs: [ObservationInput], to store: inout InMemoryCellStore, adding changes: inout Changes) {
         var dirty: [Int: Set<CellKey>] = [:]
-        var ownInputsChanged = Set<CellKey>()
         for input in inputs {
             let key = input.key
             // In place: a copy of the state would copy its report list on every change.
@@ -96,12 +95,11 @@ public struct IncrementalComputation: Sendable {
             }
             if changed {
                 dirty[catalog.units.depth(of: key.unit), default: []].insert(key)
-                ownInputsChanged.insert(key)
             } else {
                 changes.ignoredInputs += 1
             }
         }
-        propagate(dirty: dirty, ownInputsChanged: ownInputsChanged, store: &store, changes: &changes)
+        propagate(dirty: dirty, fromInputs: true, store: &store, changes: &changes)
     }
 
     /// Recomputes the given native cells (and everything above and derived from them) from what
@@ -110,16 +108,20 @@ public struct IncrementalComputation: Sendable {
         var changes = Changes()
         var dirty: [Int: Set<CellKey>] = [:]
         for key in keys { dirty[catalog.units.depth(of: key.unit), default: []].insert(key) }
-        propagate(dirty: dirty, ownInputsChanged: [], store: &store, changes: &changes)
+        propagate(dirty: dirty, fromInputs: false, store: &store, changes: &changes)
         return changes
     }
 
-    /// `ownInputsChanged`: cells whose reports or events the inputs changed (already in the
-    /// store). They are among the changes even when their value stays: what a report or an event
-    /// left behind is what a later withdrawal falls back to, after the state is loaded again.
-    private func propagate(dirty initial: [Int: Set<CellKey>], ownInputsChanged: Set<CellKey>, store: inout InMemoryCellStore,
+    /// `fromInputs`: the initial dirty cells are those whose reports or events the inputs changed
+    /// (already in the store). They are among the changes even when their value stays: what a
+    /// report or an event left behind is what a later withdrawal falls back to, after the state
+    /// is loaded again.
+    private func propagate(dirty initial: [Int: Set<CellKey>], fromInputs: Bool, store: inout InMemoryCellStore,
                            changes: inout Changes) {
         var dirty = initial
+        func ownInputsChanged(_ key: CellKey, at depth: Int) -> Bool {
+            fromInputs && initial[depth]?.contains(key) == true
+        }
         var derivedDirty = Set<CellKey>()
         var indicatorDirty = Set<IndicatorKey>()
 
@@ -132,14 +134,14 @@ public struct IncrementalComputation: Sendable {
                     changes.deferred.insert(key)
                     // Its own inputs are in the store now; the deferred pass records it again if
                     // its value changes.
-                    if ownInputsChanged.contains(key) { changes.cells[key] = store.cell(key) }
+                    if ownInputsChanged(key, at: depth) { changes.cells[key] = store.cell(key) }
                     continue
                 }
                 guard let element = catalog.elements[key.element] else { continue }
                 let old = store.cell(key)
                 let new = computeNative(key, element: element, store: store)
                 changes.recomputations += 1
-                if old != new || ownInputsChanged.contains(key) {
+                if old != new || ownInputsChanged(key, at: depth) {
                     if old == nil { changes.createdCells.insert(key) }
                     store.setCell(key, new)
                     changes.cells[key] = new

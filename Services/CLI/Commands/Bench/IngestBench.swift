@@ -163,6 +163,8 @@ struct IngestBench: AsyncParsableCommand {
     /// 2xx, and until the last outbox row written meanwhile was acknowledged by Kafka.
     static func measure(label: String, bodies: [(body: [UInt8], path: String, contentType: String, rows: Int)], base: String, token: String,
                         clients: Int, db: Database, logger: Logger) async throws -> (http: Double, kafka: Double) {
+        // Each run starts where the COPYs start: nothing left for autovacuum, a checkpoint done.
+        try await settle(db)
         var baseline: Int64 = 0
         for try await value in try await db.query("SELECT coalesce(max(id), 0)::bigint FROM ingest.outbox").decode(Int64.self) { baseline = value }
         let next = TicketCounter()

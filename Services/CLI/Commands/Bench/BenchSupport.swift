@@ -40,9 +40,7 @@ extension Duration {
 /// Waits until PostgreSQL has no autovacuum worker running (at most `limit`), then checkpoints,
 /// so a timed run does not pay for the rows the run before it wrote (autovacuum visiting them, a
 /// checkpoint writing them out) and the `COPY` baseline does not pay for dx-ingest's runs.
-/// Returns the seconds it waited.
-@discardableResult
-func settle(_ db: Database, limit: Duration = .seconds(120)) async throws -> Double {
+func settle(_ db: Database, limit: Duration = .seconds(120)) async throws {
     let start = ContinuousClock.now
     while ContinuousClock.now - start < limit {
         var running = 0
@@ -59,7 +57,6 @@ func settle(_ db: Database, limit: Duration = .seconds(120)) async throws -> Dou
     } catch {
         throw CLIError("the bench checkpoints before each timed run and could not: \(error.postgresDescription) (give it a superuser's database URL)")
     }
-    return (ContinuousClock.now - start).seconds
 }
 
 /// The physical limit the benches print next to their own numbers: COPY into a fresh scratch
@@ -72,8 +69,8 @@ func timedScratchCopy(table: String, definition: String, runs: Int = 1, db: Data
     for _ in 0..<runs {
         try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
         try await db.query(PostgresQuery(unsafeSQL: "CREATE TABLE public.\(table) (\(definition))"))
-        try await settle(db)
         do {
+            try await settle(db)
             let start = ContinuousClock.now
             try await db.withConnection { try await copy($0) }
             let seconds = (ContinuousClock.now - start).seconds

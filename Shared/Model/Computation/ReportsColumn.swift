@@ -9,6 +9,13 @@ public enum ReportsColumn {
     public static func json(_ reports: [ReportedValue]) -> String? {
         guard !reports.isEmpty else { return nil }
         var writer = MessageJSONWriter(capacity: 48 * reports.count)
+        write(reports, to: &writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// The array, or null when no report gives the cell, as the next value of `writer`.
+    public static func write(_ reports: [ReportedValue], to writer: inout MessageJSONWriter) {
+        guard !reports.isEmpty else { return writer.null() }
         writer.beginArray()
         for report in reports {
             writer.element()
@@ -28,13 +35,20 @@ public enum ReportsColumn {
             writer.endArray()
         }
         writer.endArray()
-        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// The report values of a `reports` column's text (as PostgreSQL prints jsonb, with spaces
     /// after commas, or as `json` writes it), sorted by report id.
     public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(MessageJSONError) -> [ReportedValue] {
         var reader = MessageJSONReader(bytes)
+        let reports = try read(from: &reader)
+        try reader.end()
+        return reports
+    }
+
+    /// The next value of `reader`: an array of report entries, or null for none.
+    static func read(from reader: inout MessageJSONReader) throws(MessageJSONError) -> [ReportedValue] {
+        if reader.null() { return [] }
         var reports: [ReportedValue] = []
         var first = true
         while try reader.nextElement(first: &first) {
@@ -55,7 +69,6 @@ public enum ReportsColumn {
             guard try !reader.nextElement(first: &field) else { throw reader.error("a report entry has more than four fields") }
             reports.append(ReportedValue(reportID: id, revision: revision, sequence: sequence, value: value))
         }
-        try reader.end()
         if reports.count > 1 { reports.sort { $0.reportID < $1.reportID } }
         return reports
     }

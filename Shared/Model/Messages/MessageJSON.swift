@@ -127,6 +127,14 @@ public struct MessageJSONWriter {
         bytes.append(UInt8(ascii: ":"))
     }
 
+    /// `"name":` for a key that is data (an element or indicator code), escaped as a string is.
+    public mutating func key(text name: String) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
     public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         var text = text

@@ -12,12 +12,7 @@ import Foundation
 /// the `engine.cells` and `engine.indicator_values` views take apart.
 public enum UnitPeriodColumns {
     public static func cellsJSON(_ cells: some Sequence<(element: String, state: CellState)>) -> String {
-        var writer = MessageJSONWriter(capacity: 4096)
-        writer.beginObject()
-        for (element, state) in cells {
-            writer.key(text: element)
-            writer.beginArray()
-            writer.element()
+        object(cells.lazy.map { ($0.element, $0.state) }, capacity: 4096) { state, writer in
             optional(state.value, &writer)
             writer.element()
             writer.string(state.completeness.description)
@@ -31,19 +26,11 @@ public enum UnitPeriodColumns {
             writer.number(state.deltaCount)
             writer.element()
             ReportsColumn.write(state.reports, to: &writer)
-            writer.endArray()
         }
-        writer.endObject()
-        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     public static func indicatorsJSON(_ values: some Sequence<(indicator: String, value: IndicatorValue)>) -> String {
-        var writer = MessageJSONWriter(capacity: 2048)
-        writer.beginObject()
-        for (indicator, value) in values {
-            writer.key(text: indicator)
-            writer.beginArray()
-            writer.element()
+        object(values.lazy.map { ($0.indicator, $0.value) }, capacity: 2048) { value, writer in
             writer.string(value.value.description)
             writer.element()
             optional(value.numerator, &writer)
@@ -59,6 +46,19 @@ public enum UnitPeriodColumns {
             optional(value.gap, &writer)
             writer.element()
             if let meets = value.meetsTarget { writer.bool(meets) } else { writer.null() }
+        }
+    }
+
+    /// `{code: [fields], ...}`; `fields` writes an entry's array elements after the first `element()`.
+    private static func object<Entry>(_ entries: some Sequence<(String, Entry)>, capacity: Int,
+                                      fields: (Entry, inout MessageJSONWriter) -> Void) -> String {
+        var writer = MessageJSONWriter(capacity: capacity)
+        writer.beginObject()
+        for (code, entry) in entries {
+            writer.key(text: code)
+            writer.beginArray()
+            writer.element()
+            fields(entry, &writer)
             writer.endArray()
         }
         writer.endObject()

@@ -109,40 +109,42 @@ final class EngineHandler: TransactionalBatchHandler {
 
     static let defaultWriteChunkCells = 4_000
 
-    /// Computes each province in memory and writes its changes, in chunks of provinces: the
-    /// provinces' cells are disjoint, so a chunk is written (one COPY and one upsert per table)
-    /// while the next is computed. At most one write is in flight (the group's one child task):
-    /// the connection runs one statement at a time, and a province loaded from PostgreSQL is read
-    /// after it.
+    /// Computes each province in memory and writes its changed rows, in chunks of provinces: the
+    /// provinces' rows are disjoint, so a chunk is written (one COPY and one upsert) while the next
+    /// is computed. At most one write is in flight (the group's one child task): the connection
+    /// runs one statement at a time, and a province loaded from PostgreSQL is read after it.
     private func applyProvinces(_ order: [UnitCode], _ inputs: [UnitCode: [ObservationInput]],
                                 connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
         let repository = self.repository
-        return try await withThrowingTaskGroup(of: IncrementalComputation.Changes.self) { writes in
-            var written = IncrementalComputation.Changes()
-            var chunk = IncrementalComputation.Changes()
+        return try await withThrowingTaskGroup(of: Void.self) { writes in
+            var all = IncrementalComputation.Changes()
+            var chunk = UnitPeriodRows()
+            var chunkCells = 0
             for (position, province) in order.enumerated() {
                 var store: InMemoryCellStore
                 if let cached = takeCachedProvince(province) {
                     store = cached
                 } else {
-                    while let done = try await writes.next() { written.merge(done) }
+                    try await writes.waitForAll()
                     store = try await repository.loadProvince(province, on: connection)
                     logger.debug("loaded province state", metadata: ["province": "\(province)", "cells": "\(store.cells.count)"])
                 }
-                provinceEngine.apply(inputs[province]!, to: &store, adding: &chunk)
+                let changes = provinceEngine.apply(inputs[province]!, to: &store)
+                // Taken from the store now: the next batch may change it while this write runs.
+                chunk.append(repository.rows(changed: changes, in: store, insertingCreated: true))
+                chunkCells += changes.cells.count
+                all.merge(changes)
                 putProvince(province, store)
-                guard chunk.cells.count >= writeChunkCells || position == order.count - 1 else { continue }
-                while let done = try await writes.next() { written.merge(done) }
+                guard chunkCells >= writeChunkCells || position == order.count - 1 else { continue }
+                try await writes.waitForAll()
                 let ready = chunk
-                chunk = IncrementalComputation.Changes()
+                chunk = UnitPeriodRows()
+                chunkCells = 0
                 provinceWrites.increment()
-                writes.addTask {
-                    try await repository.write(ready, insertingCreated: true, on: connection)
-                    return ready
-                }
+                writes.addTask { try await repository.write(ready, on: connection) }
             }
-            while let done = try await writes.next() { written.merge(done) }
-            return written
+            try await writes.waitForAll()
+            return all
         }
     }
 
@@ -190,8 +192,8 @@ final class EngineHandler: TransactionalBatchHandler {
         }
         var changes = countryEngine.apply(inputs, to: &store)
         changes.merge(countryEngine.recompute(nativeCells: provinces.deferred, in: &store))
-        // Upserted: a store read for one pass holds only what it needed.
-        try await repository.write(changes, insertingCreated: false, on: connection)
+        // Upserted: a store read for one pass was not read whole.
+        try await repository.write(repository.rows(changed: changes, in: store, insertingCreated: false), on: connection)
         if keep {
             let kept = CountryCache(store: store, version: version + 1)
             state.withLock { $0.countryPending = kept }
@@ -199,17 +201,11 @@ final class EngineHandler: TransactionalBatchHandler {
         return changes
     }
 
-    /// Only what one pass reads: the elements and periods of its cells and what their indicators
-    /// and weights need.
+    /// Only what one pass reads: the country's rows of the years its cells are in, and its
+    /// children's rows at their periods.
     private func loadForOnePass(deferred: Set<CellKey>, inputs: [ObservationInput], connection: PostgresConnection) async throws -> InMemoryCellStore {
-        var elements = Set(deferred.map(\.element)).union(inputs.map(\.key.element))
-        for element in elements {
-            if let weight = catalog.elements[element]?.weight { elements.insert(weight) }
-            elements.formUnion(catalog.rates(weightedBy: element))
-            for indicator in catalog.indicators(using: element) { elements.formUnion(indicator.elements) }
-        }
         let periods = Set(deferred.map(\.period)).union(inputs.map(\.key.period))
-        return try await repository.loadCountry(elements: elements, years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
+        return try await repository.loadCountry(years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
     }
 
     /// One `dx.indicator-values.v1` message per province (and chunk), keyed by province.

@@ -9,6 +9,16 @@ import PostgresNIO
 struct EngineRepository: Sendable {
     let catalog: Catalog
     let logger: Logger
+    /// The codes a row's cells and indicator values are looked up by, in the order they are written.
+    private let elementCodes: [String]
+    private let indicatorCodes: [String]
+
+    init(catalog: Catalog, logger: Logger) {
+        self.catalog = catalog
+        self.logger = logger
+        self.elementCodes = catalog.elements.keys.sorted()
+        self.indicatorCodes = catalog.indicators.keys.sorted()
+    }
 
     /// The province a unit's rows are filed under; the country files under itself.
     func province(of unit: UnitCode) -> UnitCode {
@@ -21,38 +31,31 @@ struct EngineRepository: Sendable {
     func loadProvince(_ province: UnitCode, on connection: PostgresConnection) async throws -> InMemoryCellStore {
         var binds = PostgresBindings()
         binds.append(province.rawValue)
-        return try await load(on: connection, cellFilter: "province = $1", indicatorFilter: "province = $1", binds: binds)
+        return try await load(on: connection, filter: "province = $1", binds: binds)
     }
 
-    /// What the country pass reads: the country's cells and indicator values for the given
-    /// elements and years (its coarser periods are recomputed from all of a year's), and its
-    /// children's cells only at the periods whose country cells are recomputed.
-    func loadCountry(elements: Set<String>, years: Set<Int>, childPeriods: Set<Period>, on connection: PostgresConnection) async throws -> InMemoryCellStore {
+    /// What the country pass reads: the country's rows of the given years (its coarser periods
+    /// are recomputed from all of a year's) and its children's rows at the periods whose country
+    /// cells are recomputed. Whole rows, so that whatever the pass writes back is whole too.
+    func loadCountry(years: Set<Int>, childPeriods: Set<Period>, on connection: PostgresConnection) async throws -> InMemoryCellStore {
         var binds = PostgresBindings()
         binds.append(UnitCode.country.rawValue)
-        try binds.append(Array(elements), context: .default)
         try binds.append(years.sorted().map { "\($0)%" }, context: .default)
         try binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
         try binds.append(childPeriods.map(\.description), context: .default)
-        var store = try await load(
-            on: connection,
-            cellFilter: "((unit = $1 AND period LIKE ANY($3)) OR (unit = ANY($4) AND period = ANY($5))) AND element = ANY($2)",
-            indicatorFilter: "unit = $1 AND period LIKE ANY($3) AND $2::text[] IS NOT NULL AND $4::text[] IS NOT NULL AND $5::text[] IS NOT NULL",
-            binds: binds
-        )
+        var store = try await load(on: connection, filter: "(unit = $1 AND period LIKE ANY($2)) OR (unit = ANY($3) AND period = ANY($4))", binds: binds)
         store.cells = store.cells.filter { years.contains($0.key.period.year) }
         store.indicators = store.indicators.filter { years.contains($0.key.period.year) }
         return store
     }
 
-    /// Everything the country pass can read: the country's cells and indicator values and its
-    /// children's cells, every period. Kept in memory between passes (`CountryCache`).
+    /// Everything the country pass can read: the country's rows and its children's, every
+    /// period. Kept in memory between passes (`CountryCache`).
     func loadCountryState(on connection: PostgresConnection) async throws -> InMemoryCellStore {
         var binds = PostgresBindings()
         binds.append(UnitCode.country.rawValue)
         try binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
-        return try await load(on: connection, cellFilter: "unit = $1 OR unit = ANY($2)",
-                              indicatorFilter: "unit = $1 AND $2::text[] IS NOT NULL", binds: binds)
+        return try await load(on: connection, filter: "unit = $1 OR unit = ANY($2)", binds: binds)
     }
 
     /// Bumps `engine.country_version` and returns the version before. Call it holding the lock
@@ -68,191 +71,149 @@ struct EngineRepository: Sendable {
     /// Every province with rows.
     func provinces(on connection: PostgresConnection) async throws -> [UnitCode] {
         var result: [UnitCode] = []
-        for try await province in try await connection.query("SELECT DISTINCT province FROM engine.cells", logger: logger).decode(String.self) {
+        for try await province in try await connection.query("SELECT DISTINCT province FROM engine.unit_periods", logger: logger).decode(String.self) {
             result.append(UnitCode(province))
         }
         return result
     }
 
-    private func load(on connection: PostgresConnection, cellFilter: String, indicatorFilter: String, binds: PostgresBindings) async throws -> InMemoryCellStore {
+    private func load(on connection: PostgresConnection, filter: String, binds: PostgresBindings) async throws -> InMemoryCellStore {
         var store = InMemoryCellStore()
-        let cellRows = try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT unit, period, element, value::text, completeness::text, children_reported, children_expected,
-                   delta_sum::text, delta_count, reports::text
-            FROM engine.cells WHERE \(cellFilter)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT unit, period, cells, indicators FROM engine.unit_periods WHERE \(filter)
             """, binds: binds), logger: logger)
-        for try await row in cellRows {
-            var columns = ColumnReader(row, table: "engine.cells")
-            let key = CellKey(unit: UnitCode(try columns.text("unit")), period: try columns.period("period"), element: try columns.text("element"))
-            let value = try columns.quantity("value")
-            let completeness = try columns.quantity("completeness") ?? .zero
-            let childrenReported = try columns.int("children_reported")
-            let childrenExpected = try columns.int("children_expected")
-            let deltaSum = try columns.quantity("delta_sum") ?? .zero
-            let deltaCount = try columns.int("delta_count")
-            store.cells[key] = CellState(
-                reports: try columns.reports("reports"), deltaSum: deltaSum, deltaCount: deltaCount, value: value,
-                completeness: completeness, childrenReported: childrenReported, childrenExpected: childrenExpected
-            )
-        }
-        let indicatorRows = try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT unit, period, indicator, value::text, numerator::text, denominator::text, completeness::text, target::text,
-                   target_year, gap::text, meets_target
-            FROM engine.indicator_values WHERE \(indicatorFilter)
-            """, binds: binds), logger: logger)
-        for try await row in indicatorRows {
-            var columns = ColumnReader(row, table: "engine.indicator_values")
-            let key = IndicatorKey(unit: UnitCode(try columns.text("unit")), period: try columns.period("period"), indicator: try columns.text("indicator"))
-            guard let value = try columns.quantity("value") else { continue }
-            store.indicators[key] = IndicatorValue(
-                value: value, numerator: try columns.quantity("numerator"), denominator: try columns.quantity("denominator"),
-                completeness: try columns.quantity("completeness") ?? .zero, target: try columns.quantity("target"),
-                targetYear: try columns.optional(Int.self, "target_year"), gap: try columns.quantity("gap"),
-                meetsTarget: try columns.optional(Bool.self, "meets_target")
-            )
+        for try await row in rows {
+            var columns = ColumnReader(row, table: "engine.unit_periods")
+            let unit = UnitCode(try columns.text("unit"))
+            let period = try columns.period("period")
+            let rowName = "\(unit) \(period)"
+            for (element, state) in try columns.json("cells", of: rowName, UnitPeriodColumns.parseCells) {
+                store.cells[CellKey(unit: unit, period: period, element: element)] = state
+            }
+            for (indicator, value) in try columns.json("indicators", of: rowName, UnitPeriodColumns.parseIndicators) {
+                store.indicators[IndicatorKey(unit: unit, period: period, indicator: indicator)] = value
+            }
         }
         return store
     }
 
     // MARK: - Writing
 
-    /// The columns `write` fills, in the order it writes them: of the staging tables, and of
-    /// the tables themselves for rows COPYed straight in.
-    static let cellColumns: [(name: String, type: String)] = [
-        ("unit", "text"), ("period", "text"), ("element", "text"), ("province", "text"), ("value", "numeric"),
-        ("completeness", "numeric"), ("children_reported", "int"), ("children_expected", "int"),
-        ("delta_sum", "numeric"), ("delta_count", "int"), ("reports", "jsonb"),
-    ]
-    static let indicatorColumns: [(name: String, type: String)] = [
-        ("unit", "text"), ("period", "text"), ("indicator", "text"), ("province", "text"), ("period_type", "text"),
-        ("period_end", "date"), ("value", "numeric"), ("numerator", "numeric"), ("denominator", "numeric"),
-        ("completeness", "numeric"), ("target", "numeric"), ("target_year", "int"), ("gap", "numeric"), ("meets_target", "boolean"),
+    /// The rows a computation's changes touch, each whole as `store` holds it after them: ready
+    /// to write while `store` goes on changing. With `insertingCreated`, rows none of whose cells
+    /// and indicator values existed before (`store` mirrors the table, as a province's does) are
+    /// COPYed straight in; the rest are upserted. Were one there after all, the COPY fails, and
+    /// with it the batch, which is retried from what PostgreSQL holds.
+    func rows(changed changes: IncrementalComputation.Changes, in store: InMemoryCellStore, insertingCreated: Bool) -> UnitPeriodRows {
+        var touched: [UnitPeriodKey: Bool] = [:]  // whether something of the row was removed
+        touched.reserveCapacity(changes.cells.count / 8)
+        for (key, state) in changes.cells {
+            let row = UnitPeriodKey(unit: key.unit, period: key.period)
+            touched[row] = touched[row] == true || state == nil
+        }
+        for (key, change) in changes.indicators {
+            let row = UnitPeriodKey(unit: key.unit, period: key.period)
+            touched[row] = touched[row] == true || change.current == nil
+        }
+        var rows = UnitPeriodRows()
+        for (row, removed) in touched {
+            var cells: [(element: String, state: CellState)] = []
+            var indicators: [(indicator: String, value: IndicatorValue)] = []
+            var created = insertingCreated && !removed
+            for element in elementCodes {
+                let key = CellKey(unit: row.unit, period: row.period, element: element)
+                guard let state = store.cells[key] else { continue }
+                cells.append((element, state))
+                if created && !changes.createdCells.contains(key) { created = false }
+            }
+            for indicator in indicatorCodes {
+                let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
+                guard let value = store.indicators[key] else { continue }
+                indicators.append((indicator, value))
+                if created && !changes.createdIndicators.contains(key) { created = false }
+            }
+            if cells.isEmpty && indicators.isEmpty {
+                rows.deletes.append(row)
+                continue
+            }
+            let written = UnitPeriodRow(key: row, province: province(of: row.unit), cells: UnitPeriodColumns.cellsJSON(cells),
+                                        indicators: UnitPeriodColumns.indicatorsJSON(indicators))
+            if created { rows.inserts.append(written) } else { rows.upserts.append(written) }
+        }
+        return rows
+    }
+
+    /// The columns a unit-period row is written with, in order: of the staging table, and of
+    /// the table itself for rows COPYed straight in.
+    static let rowColumns: [(name: String, type: String)] = [
+        ("unit", "text"), ("period", "text"), ("province", "text"), ("period_type", "text"), ("period_end", "date"),
+        ("cells", "json"), ("indicators", "json"),
     ]
 
-    /// Writes the cells and indicator values a computation changed. With `insertingCreated`,
-    /// those the computation created (its store mirrors the tables, as a province's does) are
-    /// COPYed straight into the tables; the rest are upserted. Were one there after all, the COPY
-    /// fails, and with it the batch, which is retried from what PostgreSQL holds.
-    func write(_ changes: IncrementalComputation.Changes, insertingCreated: Bool, on connection: PostgresConnection) async throws {
-        func writeCell(_ row: (key: CellKey, state: CellState), _ writer: inout CopyRowWriter) {
+    /// Writes whole unit-period rows: one COPY of the new, one upsert of the rest, one delete of
+    /// rows left with nothing.
+    func write(_ rows: UnitPeriodRows, on connection: PostgresConnection) async throws {
+        func writeRow(_ row: UnitPeriodRow, _ writer: inout CopyRowWriter) {
             writer.field(row.key.unit.rawValue)
-            writer.field(row.key.period)
-            writer.field(row.key.element)
-            writer.field(province(of: row.key.unit).rawValue)
-            writer.field(row.state.value)
-            writer.field(row.state.completeness)
-            writer.field(row.state.childrenReported)
-            writer.field(row.state.childrenExpected)
-            writer.field(row.state.deltaSum)
-            writer.field(row.state.deltaCount)
-            writer.field(ReportsColumn.json(row.state.reports))
-        }
-        func writeIndicator(_ row: (key: IndicatorKey, value: IndicatorValue), _ writer: inout CopyRowWriter) {
-            let value = row.value
-            writer.field(row.key.unit.rawValue)
-            writer.field(row.key.period)
-            writer.field(row.key.indicator)
-            writer.field(province(of: row.key.unit).rawValue)
+            writer.field(row.key.period.description)
+            writer.field(row.province.rawValue)
             writer.field(row.key.period.type.rawValue)
             writer.field(row.key.period.end.description)
-            writer.field(value.value)
-            writer.field(value.numerator)
-            writer.field(value.denominator)
-            writer.field(value.completeness)
-            writer.field(value.target)
-            writer.field(value.targetYear.map(String.init))
-            writer.field(value.gap)
-            writer.field(value.meetsTarget.map { $0 ? "t" : "f" })
+            writer.field(row.cells)
+            writer.field(row.indicators)
         }
+        if !rows.deletes.isEmpty {
+            try await StagingTable(name: "stage_unit_period_deletes", columns: [("unit", "text"), ("period", "text")])
+                .fill(rows.deletes.map { [$0.unit.rawValue, $0.period.description] }, on: connection, logger: logger)
+            try await connection.query("""
+                DELETE FROM engine.unit_periods p USING stage_unit_period_deletes d WHERE p.unit = d.unit AND p.period = d.period
+                """, logger: logger)
+        }
+        if !rows.upserts.isEmpty {
+            try await StagingTable(name: "stage_unit_periods", columns: Self.rowColumns).fill(rows.upserts, on: connection, logger: logger, write: writeRow)
+            try await connection.query("""
+                INSERT INTO engine.unit_periods (unit, period, province, period_type, period_end, cells, indicators)
+                SELECT unit, period, province, period_type, period_end, cells, indicators FROM stage_unit_periods
+                ON CONFLICT (unit, period) DO UPDATE SET cells = excluded.cells, indicators = excluded.indicators, updated_at = now()
+                """, logger: logger)
+        }
+        try await connection.copy(rows.inserts, into: "engine.unit_periods", columns: Self.rowColumns.map(\.name), logger: logger, write: writeRow)
+    }
+}
 
-        if !changes.cells.isEmpty {
-            var upserts: [(key: CellKey, state: CellState)] = []
-            var inserts: [(key: CellKey, state: CellState)] = []
-            var deletes: [[String?]] = []
-            upserts.reserveCapacity(changes.cells.count)
-            for (key, state) in changes.cells {
-                if let state {
-                    if insertingCreated && changes.createdCells.contains(key) {
-                        inserts.append((key, state))
-                    } else {
-                        upserts.append((key, state))
-                    }
-                } else {
-                    deletes.append([key.unit.rawValue, key.period.description, key.element])
-                }
-            }
-            if !deletes.isEmpty {
-                try await StagingTable(name: "stage_cell_deletes", columns: [("unit", "text"), ("period", "text"), ("element", "text")])
-                    .fill(deletes, on: connection, logger: logger)
-                try await connection.query("""
-                    DELETE FROM engine.cells c USING stage_cell_deletes d
-                    WHERE c.unit = d.unit AND c.period = d.period AND c.element = d.element
-                    """, logger: logger)
-            }
-            if !upserts.isEmpty {
-                try await StagingTable(name: "stage_cells", columns: Self.cellColumns).fill(upserts, on: connection, logger: logger, write: writeCell)
-                try await connection.query("""
-                    INSERT INTO engine.cells (unit, period, element, province, value, completeness, children_reported, children_expected,
-                                              delta_sum, delta_count, reports)
-                    SELECT unit, period, element, province, value, completeness, children_reported, children_expected, delta_sum, delta_count, reports
-                    FROM stage_cells
-                    ON CONFLICT (unit, period, element) DO UPDATE SET
-                        value = excluded.value, completeness = excluded.completeness, children_reported = excluded.children_reported,
-                        children_expected = excluded.children_expected, delta_sum = excluded.delta_sum, delta_count = excluded.delta_count,
-                        reports = excluded.reports, updated_at = now()
-                    """, logger: logger)
-            }
-            try await connection.copy(inserts, into: "engine.cells", columns: Self.cellColumns.map(\.name), logger: logger, write: writeCell)
-        }
+/// A unit and period: the key of a row of `engine.unit_periods`.
+struct UnitPeriodKey: Hashable, Sendable {
+    var unit: UnitCode
+    var period: Period
+}
 
-        if !changes.indicators.isEmpty {
-            var upserts: [(key: IndicatorKey, value: IndicatorValue)] = []
-            var deletes: [[String?]] = []
-            upserts.reserveCapacity(changes.indicators.count)
-            var inserts: [(key: IndicatorKey, value: IndicatorValue)] = []
-            for (key, change) in changes.indicators {
-                if let value = change.current {
-                    if insertingCreated && changes.createdIndicators.contains(key) {
-                        inserts.append((key, value))
-                    } else {
-                        upserts.append((key, value))
-                    }
-                } else {
-                    deletes.append([key.unit.rawValue, key.period.description, key.indicator])
-                }
-            }
-            if !deletes.isEmpty {
-                try await StagingTable(name: "stage_indicator_deletes", columns: [("unit", "text"), ("period", "text"), ("indicator", "text")])
-                    .fill(deletes, on: connection, logger: logger)
-                try await connection.query("""
-                    DELETE FROM engine.indicator_values v USING stage_indicator_deletes d
-                    WHERE v.unit = d.unit AND v.period = d.period AND v.indicator = d.indicator
-                    """, logger: logger)
-            }
-            if !upserts.isEmpty {
-                try await StagingTable(name: "stage_indicators", columns: Self.indicatorColumns)
-                    .fill(upserts, on: connection, logger: logger, write: writeIndicator)
-                try await connection.query("""
-                    INSERT INTO engine.indicator_values (unit, period, indicator, province, period_type, period_end, value, numerator, denominator,
-                                                         completeness, target, target_year, gap, meets_target)
-                    SELECT unit, period, indicator, province, period_type, period_end, value, numerator, denominator,
-                           completeness, target, target_year, gap, meets_target FROM stage_indicators
-                    ON CONFLICT (unit, period, indicator) DO UPDATE SET
-                        value = excluded.value, numerator = excluded.numerator, denominator = excluded.denominator,
-                        completeness = excluded.completeness, target = excluded.target, target_year = excluded.target_year,
-                        gap = excluded.gap, meets_target = excluded.meets_target, updated_at = now()
-                    """, logger: logger)
-            }
-            try await connection.copy(inserts, into: "engine.indicator_values", columns: Self.indicatorColumns.map(\.name), logger: logger,
-                                      write: writeIndicator)
-        }
+/// A unit-period row as it is written: its cells and indicator values already JSON.
+struct UnitPeriodRow: Sendable {
+    var key: UnitPeriodKey
+    var province: UnitCode
+    var cells: String
+    var indicators: String
+}
+
+/// What one write does to `engine.unit_periods`.
+struct UnitPeriodRows: Sendable {
+    var inserts: [UnitPeriodRow] = []
+    var upserts: [UnitPeriodRow] = []
+    var deletes: [UnitPeriodKey] = []
+
+    var isEmpty: Bool { inserts.isEmpty && upserts.isEmpty && deletes.isEmpty }
+
+    mutating func append(_ other: UnitPeriodRows) {
+        inserts += other.inserts
+        upserts += other.upserts
+        deletes += other.deletes
     }
 }
 
 /// Reads a row's columns in order, each as its own concrete type. Decoding a whole row as a
 /// tuple goes through PostgresNIO's generic path for every row, which cost more than the values
-/// themselves when a province's state is loaded; numbers (sent as text, exact) and the reports
-/// are parsed straight from the row's bytes.
+/// themselves when a province's state is loaded; the cells and indicator values are parsed
+/// straight from the row's bytes.
 private struct ColumnReader {
     private var cells: PostgresRow.Iterator
     private let table: String
@@ -278,36 +239,16 @@ private struct ColumnReader {
         return period
     }
 
-    /// A numeric column sent as `::text`; nil for NULL.
-    mutating func quantity(_ column: String) throws -> Quantity? {
-        guard let bytes = try next(column).bytes else { return nil }
-        guard let value = bytes.withUnsafeReadableBytes({ Quantity.parse(utf8: $0) }) else {
-            throw EngineStateError("\(table).\(column) is '\(String(buffer: bytes))', not an exact number")
-        }
-        return value
-    }
-
-    mutating func int(_ column: String) throws -> Int {
-        guard let value = try optional(Int.self, column) else { throw EngineStateError("\(table).\(column) is null") }
-        return value
-    }
-
-    /// A column PostgresNIO decodes itself (integers, booleans); nil for NULL.
-    mutating func optional<Value: PostgresDecodable>(_ type: Value.Type, _ column: String) throws -> Value? {
-        let cell = try next(column)
-        guard cell.bytes != nil else { return nil }
-        return try cell.decode(Value.self)
-    }
-
-    /// A jsonb column sent as `::text`; empty for NULL.
-    mutating func reports(_ column: String) throws -> [ReportedValue] {
-        guard let bytes = try next(column).bytes, bytes.readableBytes > 0 else { return [] }
+    /// A json column, parsed straight from its bytes (json's binary form is its text).
+    mutating func json<Parsed>(_ column: String, of row: String,
+                               _ parse: (UnsafeBufferPointer<UInt8>) throws(MessageJSONError) -> Parsed) throws -> Parsed {
+        guard let bytes = try next(column).bytes else { throw EngineStateError("\(table).\(column) of \(row) is null") }
         do {
             return try bytes.withUnsafeReadableBytes { raw in
-                try ReportsColumn.parse(utf8: raw.assumingMemoryBound(to: UInt8.self))
+                try parse(raw.assumingMemoryBound(to: UInt8.self))
             }
         } catch {
-            throw EngineStateError("\(table).\(column) is '\(String(buffer: bytes).prefix(80))': \(error)")
+            throw EngineStateError("\(table).\(column) of \(row) is '\(String(buffer: bytes).prefix(80))…': \(error)")
         }
     }
 }

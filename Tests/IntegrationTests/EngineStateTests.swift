@@ -13,40 +13,18 @@ struct EngineStateTests {
     func provinceRoundTrip() async throws {
         let database = try await TestDatabase.create("engine_state")
         let catalog = TestDatabase.catalogFiles.catalog
-        let units = catalog.units
-        let province = try #require(units.children(of: .country).sorted().first)
-        let communes = Array(units.children(of: province, validAt: .month(2025, 8)).sorted().prefix(12))
-        let elements = catalog.elements.values.filter { $0.periodType == .month }.map(\.code).sorted()
-        try #require(communes.count == 12 && elements.count >= 4)
+        var random = try #require(RandomProvinceInputs(catalog: catalog, seed: 411))
+        let province = random.province
         let engine = IncrementalComputation(catalog: catalog, deferredUnits: [.country])
         let repository = EngineRepository(catalog: catalog, logger: TestEnvironment.logger("engine-state"))
 
-        // Ids with what jsonb and COPY escape; values with decimals and signs.
-        let reportIDs = ["r-1", "báo-cáo \"Xã\" 2", #"back\slash"#, "tab\tid", "r-9"]
-        var rng = SeededGenerator(seed: 411)
-        var sequence: Int64 = 0
-        func inputs(_ count: Int) -> [ObservationInput] {
-            (0..<count).map { _ in
-                sequence += 1
-                let key = CellKey(unit: communes.randomElement(using: &rng)!, period: .month(2025, Int.random(in: 7...12, using: &rng)),
-                                  element: elements.randomElement(using: &rng)!)
-                let report = reportIDs.randomElement(using: &rng)!
-                switch Int.random(in: 0..<10, using: &rng) {
-                case 0: return .retracted(key, reportID: report, revision: Int.random(in: 1...9, using: &rng), sequence: sequence)
-                case 1: return .delta(key, Quantity(Int.random(in: 1...5, using: &rng)))
-                default:
-                    let value = Quantity.parse("\(Int.random(in: 0...90_000, using: &rng)).\(Int.random(in: 0...99, using: &rng))")!
-                    return .reported(key, ReportedValue(reportID: report, revision: Int.random(in: 1...9, using: &rng), sequence: sequence, value: value))
-                }
-            }
-        }
-
         var store = InMemoryCellStore()
         for round in 1...2 {
-            let changes = engine.apply(inputs(3_000), to: &store)
+            let changes = engine.apply(random.next(3_000), to: &store)
+            let rows = repository.rows(changed: changes, in: store, insertingCreated: true)
             try await database.withAdmin { db in
                 try await db.withTransaction { connection in
-                    try await repository.write(changes, insertingCreated: true, on: connection)
+                    try await repository.write(rows, on: connection)
                 }
             }
             let loaded = try await database.withAdmin { db in

@@ -1,11 +1,8 @@
 /// The engine's state as a row per unit and period instead of a row per cell and per indicator
 /// value: a monthly report then rewrites three rows (its month, quarter and year) instead of about
 /// 180, which is what keeps dx-indicators from half of `COPY` (docs/engine-throughput.md).
-/// `engine.cells` and `engine.indicator_values` stay, as views with the same columns.
-///
-/// Work in progress: not in `Migration.all` yet, because dx-indicators still reads and writes the
-/// row tables. Checked by hand on a copy of the bench's national state (2,270,880 cells, 1,135,440
-/// indicator values): both views equal the tables they replace, row for row, both ways.
+/// `engine.cells` and `engine.indicator_values` stay, as views with the same columns, for reports
+/// and for anyone who queried them.
 let m008UnitPeriods = Migration(version: 8, name: "engine state by unit and period", sql: """
     -- engine: a row per unit and period holding its cells and indicator values.
     CREATE TABLE engine.unit_periods (

@@ -18,6 +18,7 @@ public struct Migration: Sendable {
         m005WritePath,
         m006EventIdentifiers,
         m007CountryVersion,
+        m008UnitPeriods,
     ]
 }
 

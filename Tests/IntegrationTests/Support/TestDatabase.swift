@@ -36,11 +36,12 @@ struct TestDatabase: Sendable {
     /// the same role at once can conflict.
     private static let creation = AsyncLock()
 
-    static func create(_ label: String = "t") async throws -> TestDatabase {
-        try await creation.withLock { try await createUnlocked(label) }
+    /// With `migrations`, only those: a test of a later migration starts from the schema before it.
+    static func create(_ label: String = "t", migrations: [Migration] = Migration.all) async throws -> TestDatabase {
+        try await creation.withLock { try await createUnlocked(label, migrations: migrations) }
     }
 
-    private static func createUnlocked(_ label: String) async throws -> TestDatabase {
+    private static func createUnlocked(_ label: String, migrations: [Migration]) async throws -> TestDatabase {
         let admin = try DatabaseConfiguration(url: try TestEnvironment.postgresAdminURL)
         let name = "dx_\(label)_\(UInt32.random(in: 0..<UInt32.max))"
         let logger = TestEnvironment.logger("test-db")
@@ -51,7 +52,7 @@ struct TestDatabase: Sendable {
         configuration.database = name
         let adminURL = "postgres://\(admin.username):\(admin.password ?? "")@\(admin.host):\(admin.port)/\(name)"
         try await withDatabase(configuration, logger: logger) { database in
-            try await Migrator(logger: logger).migrate(database, roles: Migrator.roles(environment: [:]))
+            try await Migrator(migrations: migrations, logger: logger).migrate(database, roles: Migrator.roles(environment: [:]))
             _ = try await CatalogRepository(database: database, logger: logger).load(catalogFiles)
         }
         return TestDatabase(name: name, adminURL: adminURL, host: admin.host, port: admin.port)

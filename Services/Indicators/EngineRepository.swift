@@ -40,9 +40,9 @@ struct EngineRepository: Sendable {
     func loadCountry(years: Set<Int>, childPeriods: Set<Period>, on connection: PostgresConnection) async throws -> InMemoryCellStore {
         var binds = PostgresBindings()
         binds.append(UnitCode.country.rawValue)
-        try binds.append(years.sorted().map { "\($0)%" }, context: .default)
-        try binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
-        try binds.append(childPeriods.map(\.description), context: .default)
+        binds.append(years.sorted().map { "\($0)%" }, context: .default)
+        binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
+        binds.append(childPeriods.map(\.description), context: .default)
         var store = try await load(on: connection, filter: "(unit = $1 AND period LIKE ANY($2)) OR (unit = ANY($3) AND period = ANY($4))", binds: binds)
         store.cells = store.cells.filter { years.contains($0.key.period.year) }
         store.indicators = store.indicators.filter { years.contains($0.key.period.year) }
@@ -54,7 +54,7 @@ struct EngineRepository: Sendable {
     func loadCountryState(on connection: PostgresConnection) async throws -> InMemoryCellStore {
         var binds = PostgresBindings()
         binds.append(UnitCode.country.rawValue)
-        try binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
+        binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
         return try await load(on: connection, filter: "unit = $1 OR unit = ANY($2)", binds: binds)
     }
 

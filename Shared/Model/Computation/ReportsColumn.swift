@@ -28,7 +28,7 @@ public enum ReportsColumn {
             writer.number(report.sequence)
             writer.element()
             if let value = report.value {
-                writer.string(value.description)
+                writer.string(value)
             } else {
                 writer.null()
             }

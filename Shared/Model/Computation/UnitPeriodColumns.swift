@@ -15,13 +15,13 @@ public enum UnitPeriodColumns {
         object(cells.lazy.map { ($0.element, $0.state) }, capacity: 4096) { state, writer in
             optional(state.value, &writer)
             writer.element()
-            writer.string(state.completeness.description)
+            writer.string(state.completeness)
             writer.element()
             writer.number(state.childrenReported)
             writer.element()
             writer.number(state.childrenExpected)
             writer.element()
-            writer.string(state.deltaSum.description)
+            writer.string(state.deltaSum)
             writer.element()
             writer.number(state.deltaCount)
             writer.element()
@@ -31,13 +31,13 @@ public enum UnitPeriodColumns {
 
     public static func indicatorsJSON(_ values: some Sequence<(indicator: String, value: IndicatorValue)>) -> String {
         object(values.lazy.map { ($0.indicator, $0.value) }, capacity: 2048) { value, writer in
-            writer.string(value.value.description)
+            writer.string(value.value)
             writer.element()
             optional(value.numerator, &writer)
             writer.element()
             optional(value.denominator, &writer)
             writer.element()
-            writer.string(value.completeness.description)
+            writer.string(value.completeness)
             writer.element()
             optional(value.target, &writer)
             writer.element()
@@ -123,7 +123,7 @@ public enum UnitPeriodColumns {
     }
 
     private static func optional(_ value: Quantity?, _ writer: inout MessageJSONWriter) {
-        if let value { writer.string(value.description) } else { writer.null() }
+        if let value { writer.string(value) } else { writer.null() }
     }
 
     private static func next(_ reader: inout MessageJSONReader, _ first: inout Bool, _ code: String, _ field: String) throws(MessageJSONError) {

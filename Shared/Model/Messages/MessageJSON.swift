@@ -169,8 +169,20 @@ public struct MessageJSONWriter {
         value.appendText(to: &bytes)
     }
 
+    /// A number as an exact JSON string, `"98.16"`: what `string(value.description)` writes,
+    /// without building the String (the engine writes several for every cell of a row).
+    public mutating func string(_ value: Quantity) {
+        bytes.append(UInt8(ascii: "\""))
+        value.appendText(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     public mutating func number(_ value: some BinaryInteger) {
-        bytes.append(contentsOf: String(value).utf8)
+        if let small = UInt64(exactly: value) {
+            bytes.appendDecimal(small)
+        } else {
+            bytes.append(contentsOf: String(value).utf8)
+        }
     }
 
     public mutating func bool(_ value: Bool) {

@@ -60,12 +60,7 @@ public enum ReportsColumn {
             guard try reader.nextElement(first: &field) else { throw reader.error("a report entry has no sequence") }
             let sequence = try reader.integer(Int64.self)
             guard try reader.nextElement(first: &field) else { throw reader.error("a report entry has no value") }
-            var value: Quantity?
-            if !reader.null() {
-                let text = try reader.string()
-                guard let parsed = Quantity.parse(text) else { throw reader.error("'\(text)' is not a number") }
-                value = parsed
-            }
+            let value = reader.null() ? nil : try reader.quantityString()
             guard try !reader.nextElement(first: &field) else { throw reader.error("a report entry has more than four fields") }
             reports.append(ReportedValue(reportID: id, revision: revision, sequence: sequence, value: value))
         }

@@ -75,13 +75,13 @@ public enum UnitPeriodColumns {
             try next(&reader, &field, element, "value")
             state.value = try optionalQuantity(&reader)
             try next(&reader, &field, element, "completeness")
-            state.completeness = try quantity(&reader)
+            state.completeness = try reader.quantityString()
             try next(&reader, &field, element, "children reported")
             state.childrenReported = try reader.integer(Int.self)
             try next(&reader, &field, element, "children expected")
             state.childrenExpected = try reader.integer(Int.self)
             try next(&reader, &field, element, "delta sum")
-            state.deltaSum = try quantity(&reader)
+            state.deltaSum = try reader.quantityString()
             try next(&reader, &field, element, "delta count")
             state.deltaCount = try reader.integer(Int.self)
             try next(&reader, &field, element, "reports")
@@ -100,13 +100,13 @@ public enum UnitPeriodColumns {
         while let indicator = try reader.nextKey(first: &first) {
             var field = true
             try next(&reader, &field, indicator, "value")
-            var value = IndicatorValue(value: try quantity(&reader), completeness: 0)
+            var value = IndicatorValue(value: try reader.quantityString(), completeness: 0)
             try next(&reader, &field, indicator, "numerator")
             value.numerator = try optionalQuantity(&reader)
             try next(&reader, &field, indicator, "denominator")
             value.denominator = try optionalQuantity(&reader)
             try next(&reader, &field, indicator, "completeness")
-            value.completeness = try quantity(&reader)
+            value.completeness = try reader.quantityString()
             try next(&reader, &field, indicator, "target")
             value.target = try optionalQuantity(&reader)
             try next(&reader, &field, indicator, "target year")
@@ -130,13 +130,7 @@ public enum UnitPeriodColumns {
         guard try reader.nextElement(first: &first) else { throw reader.error("\(code) has no \(field)") }
     }
 
-    private static func quantity(_ reader: inout MessageJSONReader) throws(MessageJSONError) -> Quantity {
-        let text = try reader.string()
-        guard let value = Quantity.parse(text) else { throw reader.error("'\(text)' is not a number") }
-        return value
-    }
-
     private static func optionalQuantity(_ reader: inout MessageJSONReader) throws(MessageJSONError) -> Quantity? {
-        reader.null() ? nil : try quantity(&reader)
+        reader.null() ? nil : try reader.quantityString()
     }
 }

@@ -421,6 +421,14 @@ public struct MessageJSONReader {
         return (start..<index, integer)
     }
 
+    /// A number written as an exact JSON string, `"98.16"`: what `MessageJSONWriter.string(_:)`
+    /// writes for a `Quantity`.
+    public mutating func quantityString() throws(MessageJSONError) -> Quantity {
+        let text = try string()
+        guard let value = Quantity.parse(text) else { throw error("'\(text)' is not a number") }
+        return value
+    }
+
     /// A number, exactly, from its literal text.
     public mutating func quantity() throws(MessageJSONError) -> Quantity {
         let (range, _) = try numberLiteral()

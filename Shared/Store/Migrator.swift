@@ -49,7 +49,7 @@ public struct Migrator: Sendable {
             try await connection.query("SELECT pg_advisory_lock(7427001)", logger: logger)
             do {
                 let applied = try await applyPending(connection)
-                try await ensureRoles(connection, roles: roles)
+                try await ensureRolesRetryingRaces(connection, roles: roles)
                 try await connection.query("SELECT pg_advisory_unlock(7427001)", logger: logger)
                 return applied
             } catch {
@@ -107,6 +107,27 @@ public struct Migrator: Sendable {
             applied.append(migration.version)
         }
         return applied
+    }
+
+    /// Roles belong to the whole cluster: another database migrated at the same moment (a test
+    /// suite's databases, two deployments sharing a cluster) can update the same role row, and
+    /// PostgreSQL then fails one of the two with "tuple concurrently updated". The role step is
+    /// idempotent, so it is run again.
+    private func ensureRolesRetryingRaces(_ connection: PostgresConnection, roles: [Role]) async throws {
+        for attempt in 1... {
+            do {
+                return try await ensureRoles(connection, roles: roles)
+            } catch where attempt < 5 && Self.isConcurrentCatalogUpdate(error) {
+                logger.info("roles updated concurrently by another migration; trying again", metadata: ["attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+            }
+        }
+    }
+
+    static func isConcurrentCatalogUpdate(_ error: Error) -> Bool {
+        let psql = (error as? PSQLError) ?? ((error as? PostgresTransactionError)?.closureError as? PSQLError)
+        guard let info = psql?.serverInfo else { return false }
+        return info[.sqlState] == "XX000" && info[.message] == "tuple concurrently updated"
     }
 
     private func ensureRoles(_ connection: PostgresConnection, roles: [Role]) async throws {

@@ -327,7 +327,7 @@ extension ProblemMiddleware {
 /// Deadlocks (40P01), serialization failures (40001) and event-id races, possibly inside a
 /// transaction error.
 func isTransientConflict(_ error: any Error) -> Bool {
-    serverErrors(in: error).contains { error in
+    error.postgresServerErrors.contains { error in
         let state = error.serverInfo?[.sqlState]
         return state == "40P01" || state == "40001"
     } || isEventIDRace(error)
@@ -336,15 +336,7 @@ func isTransientConflict(_ error: any Error) -> Bool {
 /// Another request recorded one of these event ids before this one's COPY (`EventStore`):
 /// done again, the lookup of its ids finds that one and reports it as a duplicate.
 func isEventIDRace(_ error: any Error) -> Bool {
-    serverErrors(in: error).contains { $0.serverInfo?[.sqlState] == "23505" && $0.serverInfo?[.constraintName] == "events_pkey" }
-}
-
-/// PostgreSQL's errors in `error`, whether it is one or a transaction's error that holds some.
-private func serverErrors(in error: any Error) -> [PSQLError] {
-    if let error = error as? PostgresTransactionError {
-        return [error.closureError, error.commitError, error.beginError].flatMap { $0.map(serverErrors) ?? [] }
-    }
-    return (error as? PSQLError).map { [$0] } ?? []
+    error.postgresServerErrors.contains { $0.serverInfo?[.sqlState] == "23505" && $0.serverInfo?[.constraintName] == "events_pkey" }
 }
 
 /// Offset of the first byte that breaks UTF-8, for error messages.

@@ -149,6 +149,14 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
 }
 
 extension Error {
+    /// PostgreSQL's errors in this error, whether it is one or a transaction's error that holds some.
+    public var postgresServerErrors: [PSQLError] {
+        if let error = self as? PostgresTransactionError {
+            return [error.closureError, error.commitError, error.beginError].flatMap { $0?.postgresServerErrors ?? [] }
+        }
+        return (self as? PSQLError).map { [$0] } ?? []
+    }
+
     /// The most useful text for an error from PostgresNIO: the server's message when there is one.
     public var postgresDescription: String {
         if let error = self as? PSQLError {

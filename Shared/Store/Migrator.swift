@@ -125,9 +125,7 @@ public struct Migrator: Sendable {
     }
 
     static func isConcurrentCatalogUpdate(_ error: Error) -> Bool {
-        let psql = (error as? PSQLError) ?? ((error as? PostgresTransactionError)?.closureError as? PSQLError)
-        guard let info = psql?.serverInfo else { return false }
-        return info[.sqlState] == "XX000" && info[.message] == "tuple concurrently updated"
+        error.postgresServerErrors.contains { $0.serverInfo?[.sqlState] == "XX000" && $0.serverInfo?[.message] == "tuple concurrently updated" }
     }
 
     private func ensureRoles(_ connection: PostgresConnection, roles: [Role]) async throws {

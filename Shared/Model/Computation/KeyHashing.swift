@@ -15,7 +15,7 @@ enum KeyHashing {
             var hash = seed
             for byte in bytes {
                 if byte >= 0x80 { return nil }
-                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+                hash = step(hash, byte)
             }
             return hash
         }), let hash {
@@ -23,11 +23,13 @@ enum KeyHashing {
         }
         // Not ASCII (or not contiguous): the canonical composition, so text that `==` calls equal
         // (a decomposed letter and its precomposed form) hashes the same.
-        var hash = seed
-        for byte in text.precomposedStringWithCanonicalMapping.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return hash
+        return text.precomposedStringWithCanonicalMapping.utf8.reduce(seed, step)
+    }
+
+    /// One byte of FNV-1a.
+    @inline(__always)
+    static func step(_ hash: UInt64, _ byte: UInt8) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
     }
 
     /// A unit, a period and a code (an element's or an indicator's) as one word.
@@ -36,7 +38,7 @@ enum KeyHashing {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         hash = fold(unit.rawValue, into: hash)
         // A separator: "12" + "3" and "1" + "23" must not meet.
-        hash = (hash ^ 0xFF) &* 0x0000_0100_0000_01B3
+        hash = step(hash, 0xFF)
         hash = fold(code, into: hash)
         let periodWord = UInt64(bitPattern: Int64(period.year)) &* 64 &+ UInt64(period.index) &* 4 &+ UInt64(period.type.rank)
         return hash ^ (periodWord &* 0x9E37_79B9_7F4A_7C15)

@@ -9,8 +9,23 @@ struct EventFields: Equatable {
     enum Name: String, CaseIterable {
         case eventId, kind, unit, occurredAt, channel, feeRequired, onTime
 
-        /// Each name's bytes, to match a member name without making a string of it.
-        fileprivate static let utf8: [(name: Name, bytes: [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
+        /// The name these bytes spell, if any: told apart by length and first byte, then compared
+        /// once (names are small strings, held inline), as this runs for every member of every line.
+        fileprivate init?(bytes: ArraySlice<UInt8>) {
+            let candidate: Name
+            switch (bytes.count, bytes.first) {
+            case (7, UInt8(ascii: "e")): candidate = .eventId
+            case (4, UInt8(ascii: "k")): candidate = .kind
+            case (4, UInt8(ascii: "u")): candidate = .unit
+            case (10, UInt8(ascii: "o")): candidate = .occurredAt
+            case (7, UInt8(ascii: "c")): candidate = .channel
+            case (11, UInt8(ascii: "f")): candidate = .feeRequired
+            case (6, UInt8(ascii: "o")): candidate = .onTime
+            default: return nil
+            }
+            guard bytes.elementsEqual(candidate.rawValue.utf8) else { return nil }
+            self = candidate
+        }
     }
 
     private var eventId, kind, unit, occurredAt, channel, feeRequired, onTime: JSONValue?
@@ -86,8 +101,7 @@ struct EventFields: Equatable {
             index += 1
         } else {
             while true {
-                guard let nameBytes = plainString(),
-                      let name = Name.utf8.first(where: { $0.bytes.elementsEqual(line[nameBytes]) })?.name else { return nil }
+                guard let nameBytes = plainString(), let name = Name(bytes: line[nameBytes]) else { return nil }
                 skipWhitespace()
                 guard index < end, line[index] == UInt8(ascii: ":") else { return nil }
                 index += 1

@@ -178,12 +178,16 @@ struct EventParser {
     let now: Timestamp
     /// The catalog's entry (or nil: not in the catalog) of each of `DossierEvent.countedElements`.
     private let countedElementInfo: [[DataElement?]]
+    /// For each of `DossierEvent.countedElements`: every element is in the catalog and monthly,
+    /// as an event's period is. Then only the unit's lifetime can fail the catalog's rules.
+    private let countsMonthlyElements: [Bool]
 
     init(catalog: Catalog, scope: UnitCode, now: Timestamp) {
         self.catalog = catalog
         self.scope = scope
         self.now = now
         countedElementInfo = DossierEvent.countedElements.map { $0.map { catalog.elements[$0] } }
+        countsMonthlyElements = countedElementInfo.map { $0.allSatisfy { $0?.periodType == .month } }
     }
 
     /// Events may carry a clock a little ahead of ours; beyond this they are in the future.
@@ -339,10 +343,14 @@ struct EventParser {
             let day = occurredAt.vietnamDay
             period = .month(day.year, day.month)
         }
-        if let kind {
+        rules: if let kind {
             let index = DossierEvent.countedIndex(kind: kind, online: online, feeRequired: feeRequired, onTime: onTime)
             counted = index
             // The catalog's rules for each element it counts into: the unit existed that month.
+            // Asked of the unit alone first: it almost always did, and the rules' messages are
+            // built only for an event that breaks one.
+            let unitExisted = period.map { period in place.map { $0.unit.isValid(at: period) } ?? true } ?? true
+            if countsMonthlyElements[index] && unitExisted { break rules }
             var reasons = Set<String>()
             // Each entry read in place, not bound: a copy of a DataElement is a retain per string.
             for (position, element) in DossierEvent.countedElements[index].enumerated() {

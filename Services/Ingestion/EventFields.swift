@@ -9,8 +9,11 @@ struct EventFields: Equatable {
     enum Name: String, CaseIterable {
         case eventId, kind, unit, occurredAt, channel, feeRequired, onTime
 
+        /// Each name's bytes, in `allCases` order.
+        private static let utf8: [[UInt8]] = allCases.map { Array($0.rawValue.utf8) }
+
         /// The name these bytes spell, if any: told apart by length and first byte, then compared
-        /// once (names are small strings, held inline), as this runs for every member of every line.
+        /// byte by byte once, as this runs for every member of every line.
         fileprivate init?(bytes: ArraySlice<UInt8>) {
             let candidate: Name
             switch (bytes.count, bytes.first) {
@@ -23,8 +26,22 @@ struct EventFields: Equatable {
             case (6, UInt8(ascii: "o")): candidate = .onTime
             default: return nil
             }
-            guard bytes.elementsEqual(candidate.rawValue.utf8) else { return nil }
+            let expected = Self.utf8[candidate.position]
+            for offset in 1..<expected.count where bytes[bytes.startIndex + offset] != expected[offset] { return nil }
             self = candidate
+        }
+
+        /// Where the name is in `allCases`.
+        private var position: Int {
+            switch self {
+            case .eventId: 0
+            case .kind: 1
+            case .unit: 2
+            case .occurredAt: 3
+            case .channel: 4
+            case .feeRequired: 5
+            case .onTime: 6
+            }
         }
     }
 

@@ -9,8 +9,8 @@ struct EventFields: Equatable {
     enum Name: String, CaseIterable {
         case eventId, kind, unit, occurredAt, channel, feeRequired, onTime
 
-        /// Each name's bytes, in `allCases` order.
-        private static let utf8: [[UInt8]] = allCases.map { Array($0.rawValue.utf8) }
+        /// Each name with its bytes.
+        private static let utf8: [(name: Name, bytes: [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
 
         /// The name these bytes spell, if any: told apart by length and first byte, then compared
         /// byte by byte once, as this runs for every member of every line.
@@ -26,23 +26,9 @@ struct EventFields: Equatable {
             case (6, UInt8(ascii: "o")): candidate = .onTime
             default: return nil
             }
-            let expected = Self.utf8[candidate.position]
+            let expected = Self.utf8.first { $0.name == candidate }!.bytes
             for offset in 1..<expected.count where bytes[bytes.startIndex + offset] != expected[offset] { return nil }
             self = candidate
-        }
-
-        /// Where the name is in `allCases` (the plain-line test reads every name, so a wrong
-        /// position fails it).
-        private var position: Int {
-            switch self {
-            case .eventId: 0
-            case .kind: 1
-            case .unit: 2
-            case .occurredAt: 3
-            case .channel: 4
-            case .feeRequired: 5
-            case .onTime: 6
-            }
         }
     }
 

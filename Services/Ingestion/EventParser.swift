@@ -349,7 +349,7 @@ struct EventParser {
             // The catalog's rules for each element it counts into: the unit existed that month.
             // Asked of the unit alone first: it almost always did, and the rules' messages are
             // built only for an event that breaks one.
-            let unitExisted = period.map { period in place.map { $0.unit.isValid(at: period) } ?? true } ?? true
+            let unitExisted = if let period, let place { place.unit.isValid(at: period) } else { true }
             if countsMonthlyElements[index] && unitExisted { break rules }
             var reasons = Set<String>()
             // Each entry read in place, not bound: a copy of a DataElement is a retain per string.

@@ -13,6 +13,13 @@ public struct InMemoryCellStore: Sendable {
 
     public func cell(_ key: CellKey) -> CellState? { cells[key] }
 
+    /// A cell's value alone, read where it is stored: a copy of the whole state retains and
+    /// releases its report list, and an aggregate reads every child's value.
+    public func value(_ key: CellKey) -> Quantity? {
+        guard let index = cells.index(forKey: key) else { return nil }
+        return cells.values[index].value
+    }
+
     public mutating func setCell(_ key: CellKey, _ state: CellState?) { cells[key] = state }
 
     public func indicatorValue(_ key: IndicatorKey) -> IndicatorValue? { indicators[key] }

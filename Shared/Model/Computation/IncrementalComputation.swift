@@ -211,8 +211,8 @@ public struct IncrementalComputation: Sendable {
         let state = store.cell(key) ?? CellState()
         let children = catalog.units.children(of: key.unit, validAt: key.period)
         let contributions = children.map { child -> CellFormula.Child in
-            let value = store.cell(CellKey(unit: child, period: key.period, element: key.element))?.value
-            let weight = element.weight.flatMap { store.cell(CellKey(unit: child, period: key.period, element: $0))?.value }
+            let value = store.value(CellKey(unit: child, period: key.period, element: key.element))
+            let weight = element.weight.flatMap { store.value(CellKey(unit: child, period: key.period, element: $0)) }
             return CellFormula.Child(value: value, weight: weight)
         }
         let result = CellFormula.native(element: element, state: state, children: contributions, expected: children.count)

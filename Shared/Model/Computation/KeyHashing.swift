@@ -8,6 +8,9 @@ import Foundation
 /// Equal keys hash alike: ASCII text is its own canonical form, and any other text is hashed
 /// through its NFC form, which is how `String` decides equality.
 enum KeyHashing {
+    /// FNV-1a's starting value.
+    static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
+
     /// FNV-1a over a code's canonical UTF-8 bytes, folded into `seed`.
     @inline(__always)
     static func fold(_ text: String, into seed: UInt64) -> UInt64 {
@@ -35,7 +38,7 @@ enum KeyHashing {
     /// A unit, a period and a code (an element's or an indicator's) as one word.
     @inline(__always)
     static func word(unit: UnitCode, period: Period, code: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var hash = offsetBasis
         hash = fold(unit.rawValue, into: hash)
         // A separator: "12" + "3" and "1" + "23" must not meet.
         hash = step(hash, 0xFF)
@@ -43,16 +46,39 @@ enum KeyHashing {
         let periodWord = UInt64(bitPattern: Int64(period.year)) &* 64 &+ UInt64(period.index) &* 4 &+ UInt64(period.type.rank)
         return hash ^ (periodWord &* 0x9E37_79B9_7F4A_7C15)
     }
+
+    /// A word mixed with a `Dictionary`'s or a `Set`'s seed (the SplitMix64 finalizer): what
+    /// `_rawHashValue(seed:)` answers without a `Hasher`. Seeding, feeding and finalizing one
+    /// per lookup was still a tenth of dx-indicators' CPU with keys hashed as one word. Every bit
+    /// of the word reaches the low bits, which pick the bucket.
+    @inline(__always)
+    static func mixed(_ word: UInt64, seed: Int) -> Int {
+        var z = word &+ UInt64(UInt(bitPattern: seed)) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: z ^ (z >> 31))
+    }
 }
+
+// `_rawHashValue(seed:)` is `Hashable`'s own requirement, what `Dictionary` and `Set` call; its
+// default seeds a `Hasher` and calls `hash(into:)`, which a key nested in another key still uses.
 
 extension CellKey {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(KeyHashing.word(unit: unit, period: period, code: element))
+    }
+
+    public func _rawHashValue(seed: Int) -> Int {
+        KeyHashing.mixed(KeyHashing.word(unit: unit, period: period, code: element), seed: seed)
     }
 }
 
 extension IndicatorKey {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(KeyHashing.word(unit: unit, period: period, code: indicator))
+    }
+
+    public func _rawHashValue(seed: Int) -> Int {
+        KeyHashing.mixed(KeyHashing.word(unit: unit, period: period, code: indicator), seed: seed)
     }
 }

@@ -17,6 +17,17 @@ public struct UnitCode: Hashable, Comparable, Sendable, Codable, ExpressibleBySt
 
     public static func < (a: UnitCode, b: UnitCode) -> Bool { a.rawValue < b.rawValue }
 
+    /// Hashed as cell keys are (`KeyHashing`), without a `Hasher` per lookup: checking a line
+    /// looks its unit up, and the engine a unit's parent and children per cell it computes.
+    /// The codes a table holds are the catalog's, so no client chooses what collides in it.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(KeyHashing.fold(rawValue, into: KeyHashing.offsetBasis))
+    }
+
+    public func _rawHashValue(seed: Int) -> Int {
+        KeyHashing.mixed(KeyHashing.fold(rawValue, into: KeyHashing.offsetBasis), seed: seed)
+    }
+
     public init(from decoder: any Decoder) throws {
         rawValue = try decoder.singleValueContainer().decode(String.self)
     }

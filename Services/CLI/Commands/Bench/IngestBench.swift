@@ -22,8 +22,9 @@ struct IngestBench: AsyncParsableCommand {
             outbox row was acknowledged by Kafka (ingest.outbox.published_at). That is done --runs times,
             each run with rows of its own, the fastest counting (every run's rate is printed). The
             same rows are COPYed into a scratch table shaped like ingest.report_values in the same
-            database three times, the fastest counting, each COPY right after a run (run, COPY, run,
-            COPY, ...), so a slow spell of the machine falls on both sides. The same for dossier events
+            database three times, the fastest counting, taking turns with the runs (run, COPY, run,
+            COPY, ...; the side with more goes on alone), so a slow spell of the machine falls on both
+            sides. The same for dossier events
             (a scratch table LIKE ingest.events INCLUDING ALL: its key, collation and defaults). With --ingest-pid, the
             peak resident memory of dx-ingest (VmHWM) is read from /proc.
             """

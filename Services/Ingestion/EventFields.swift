@@ -12,23 +12,11 @@ struct EventFields: Equatable {
         /// Each name with its bytes.
         private static let utf8: [(name: Name, bytes: [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
 
-        /// The name these bytes spell, if any: told apart by length and first byte, then compared
-        /// byte by byte once, as this runs for every member of every line.
+        /// The name these bytes spell, if any. Lengths tell most names apart at once, and bytes
+        /// are compared as bytes: this runs for every member of every line.
         fileprivate init?(bytes: ArraySlice<UInt8>) {
-            let candidate: Name
-            switch (bytes.count, bytes.first) {
-            case (7, UInt8(ascii: "e")): candidate = .eventId
-            case (4, UInt8(ascii: "k")): candidate = .kind
-            case (4, UInt8(ascii: "u")): candidate = .unit
-            case (10, UInt8(ascii: "o")): candidate = .occurredAt
-            case (7, UInt8(ascii: "c")): candidate = .channel
-            case (11, UInt8(ascii: "f")): candidate = .feeRequired
-            case (6, UInt8(ascii: "o")): candidate = .onTime
-            default: return nil
-            }
-            let expected = Self.utf8.first { $0.name == candidate }!.bytes
-            for offset in 1..<expected.count where bytes[bytes.startIndex + offset] != expected[offset] { return nil }
-            self = candidate
+            guard let name = Self.utf8.first(where: { $0.bytes.count == bytes.count && $0.bytes.elementsEqual(bytes) })?.name else { return nil }
+            self = name
         }
     }
 

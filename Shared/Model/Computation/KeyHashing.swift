@@ -64,21 +64,17 @@ enum KeyHashing {
 // default seeds a `Hasher` and calls `hash(into:)`, which a key nested in another key still uses.
 
 extension CellKey {
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(KeyHashing.word(unit: unit, period: period, code: element))
-    }
+    var hashWord: UInt64 { KeyHashing.word(unit: unit, period: period, code: element) }
 
-    public func _rawHashValue(seed: Int) -> Int {
-        KeyHashing.mixed(KeyHashing.word(unit: unit, period: period, code: element), seed: seed)
-    }
+    public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
+
+    public func _rawHashValue(seed: Int) -> Int { KeyHashing.mixed(hashWord, seed: seed) }
 }
 
 extension IndicatorKey {
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(KeyHashing.word(unit: unit, period: period, code: indicator))
-    }
+    var hashWord: UInt64 { KeyHashing.word(unit: unit, period: period, code: indicator) }
 
-    public func _rawHashValue(seed: Int) -> Int {
-        KeyHashing.mixed(KeyHashing.word(unit: unit, period: period, code: indicator), seed: seed)
-    }
+    public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
+
+    public func _rawHashValue(seed: Int) -> Int { KeyHashing.mixed(hashWord, seed: seed) }
 }

@@ -59,28 +59,23 @@ func settle(_ db: Database, limit: Duration = .seconds(120)) async throws {
     }
 }
 
-/// The physical limit the benches print next to their own numbers: COPY into a fresh scratch
-/// table of `definition` (a real, logged table, with whatever key the definition gives it). Each
-/// of `runs` runs gets a new table, dropped afterwards, and starts on a settled PostgreSQL
-/// (`settle`); only `copy` is timed, and the fastest counts.
-func timedScratchCopy(table: String, definition: String, runs: Int = 1, db: Database,
+/// The physical limit the benches print next to their own numbers: one COPY into a fresh scratch
+/// table of `definition` (a real, logged table, with whatever key the definition gives it),
+/// dropped afterwards, started on a settled PostgreSQL (`settle`); only `copy` is timed.
+func timedScratchCopy(table: String, definition: String, db: Database,
                       copy: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws -> Double {
-    var fastest = Double.infinity
-    for _ in 0..<runs {
-        try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
-        try await db.query(PostgresQuery(unsafeSQL: "CREATE TABLE public.\(table) (\(definition))"))
-        do {
-            try await settle(db)
-            let start = ContinuousClock.now
-            try await db.withConnection { try await copy($0) }
-            let seconds = (ContinuousClock.now - start).seconds
-            printError("  COPY into \(table): \(String(format: "%.2f", seconds)) s")
-            fastest = min(fastest, seconds)
-            try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE public.\(table)"))
-        } catch {
-            _ = try? await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
-            throw error
-        }
+    try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
+    try await db.query(PostgresQuery(unsafeSQL: "CREATE TABLE public.\(table) (\(definition))"))
+    do {
+        try await settle(db)
+        let start = ContinuousClock.now
+        try await db.withConnection { try await copy($0) }
+        let seconds = (ContinuousClock.now - start).seconds
+        printError("  COPY into \(table): \(String(format: "%.2f", seconds)) s")
+        try await db.query(PostgresQuery(unsafeSQL: "DROP TABLE public.\(table)"))
+        return seconds
+    } catch {
+        _ = try? await db.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS public.\(table)"))
+        throw error
     }
-    return fastest
 }

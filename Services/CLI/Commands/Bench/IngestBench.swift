@@ -259,8 +259,7 @@ struct IngestBench: AsyncParsableCommand {
 
         /// One COPY into a fresh scratch table, from a settled database; its seconds.
         func timeOnce(db: Database, logger: Logger) async throws -> Double {
-            let (table, columns, chunks) = (self.table, self.columns, self.chunks)
-            return try await timedScratchCopy(table: table, definition: definition, db: db) { connection in
+            try await timedScratchCopy(table: table, definition: definition, db: db) { connection in
                 try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
                     for chunk in chunks { try await writer.write(chunk) }
                 }

@@ -19,6 +19,7 @@ public struct Migration: Sendable {
         m006EventIdentifiers,
         m007CountryVersion,
         m008UnitPeriods,
+        m009RowByRowCopy,
     ]
 }
 

@@ -19,7 +19,6 @@ public struct Migration: Sendable {
         m006EventIdentifiers,
         m007CountryVersion,
         m008UnitPeriods,
-        m009RowByRowCopy,
     ]
 }
 

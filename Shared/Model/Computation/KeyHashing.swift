@@ -64,16 +64,12 @@ enum KeyHashing {
 // default seeds a `Hasher` and calls `hash(into:)`, which a key nested in another key still uses.
 
 extension CellKey {
-    var hashWord: UInt64 { KeyHashing.word(unit: unit, period: period, code: element) }
-
     public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
 
     public func _rawHashValue(seed: Int) -> Int { KeyHashing.mixed(hashWord, seed: seed) }
 }
 
 extension IndicatorKey {
-    var hashWord: UInt64 { KeyHashing.word(unit: unit, period: period, code: indicator) }
-
     public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
 
     public func _rawHashValue(seed: Int) -> Int { KeyHashing.mixed(hashWord, seed: seed) }

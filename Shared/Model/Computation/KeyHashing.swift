@@ -3,7 +3,8 @@ import Foundation
 /// The hash of a cell's or an indicator value's key. The engine looks keys up tens of times
 /// per observation, and `String`'s own hashing (a Hasher seeded and finalized per string, every
 /// byte fed in separately) was a third of dx-indicators' CPU at national scale. Codes are ASCII,
-/// so their bytes are hashed in one pass and the Hasher gets one word.
+/// so their bytes are hashed in one pass into one word, which a cell's or an indicator value's
+/// key computes once, when it is made, and keeps.
 ///
 /// Equal keys hash alike: ASCII text is its own canonical form, and any other text is hashed
 /// through its NFC form, which is how `String` decides equality.

@@ -61,17 +61,19 @@ enum KeyHashing {
     }
 }
 
-// `_rawHashValue(seed:)` is `Hashable`'s own requirement, what `Dictionary` and `Set` call; its
-// default seeds a `Hasher` and calls `hash(into:)`, which a key nested in another key still uses.
+/// A key hashed through its `KeyHashing` word: `Dictionary` and `Set` call `_rawHashValue(seed:)`,
+/// `Hashable`'s own requirement, which here mixes the word with the table's seed and needs no
+/// `Hasher`; `hash(into:)` still feeds the word to one, for a key nested in another key.
+protocol WordHashed: Hashable {
+    var hashWord: UInt64 { get }
+}
 
-extension CellKey {
+extension WordHashed {
     public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
 
     public func _rawHashValue(seed: Int) -> Int { KeyHashing.mixed(hashWord, seed: seed) }
 }
 
-extension IndicatorKey {
-    public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
+extension CellKey: WordHashed {}
 
-    public func _rawHashValue(seed: Int) -> Int { KeyHashing.mixed(hashWord, seed: seed) }
-}
+extension IndicatorKey: WordHashed {}

@@ -17,13 +17,9 @@ public struct UnitCode: Hashable, Comparable, Sendable, Codable, ExpressibleBySt
 
     public static func < (a: UnitCode, b: UnitCode) -> Bool { a.rawValue < b.rawValue }
 
-    /// Hashed as cell keys are (`KeyHashing`), without a `Hasher` per lookup: checking a line
+    /// Hashed as cell keys are (`WordHashed`), without a `Hasher` per lookup: checking a line
     /// looks its unit up, and the engine a unit's parent and children per cell it computes.
     /// The codes a table holds are the catalog's, so no client chooses what collides in it.
-    public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
-
-    public func _rawHashValue(seed: Int) -> Int { KeyHashing.mixed(hashWord, seed: seed) }
-
     var hashWord: UInt64 { KeyHashing.fold(rawValue, into: KeyHashing.offsetBasis) }
 
     public init(from decoder: any Decoder) throws {
@@ -120,3 +116,5 @@ public struct Succession: Hashable, Sendable, Codable {
         self.kind = kind
     }
 }
+
+extension UnitCode: WordHashed {}

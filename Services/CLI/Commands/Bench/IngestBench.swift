@@ -24,9 +24,9 @@ struct IngestBench: AsyncParsableCommand {
             same rows are COPYed into a scratch table shaped like ingest.report_values in the same
             database three times, the fastest counting, taking turns with the runs (run, COPY, run,
             COPY, ...; the side with more goes on alone), so a slow spell of the machine falls on both
-            sides. The same for dossier events
-            (a scratch table LIKE ingest.events INCLUDING ALL: its key, collation and defaults). With --ingest-pid, the
-            peak resident memory of dx-ingest (VmHWM) is read from /proc.
+            sides. The same for dossier events (a scratch table LIKE ingest.events INCLUDING ALL: its
+            key, collation and defaults). With --ingest-pid, the peak resident memory of dx-ingest
+            (VmHWM) is read from /proc.
             """
     )
 

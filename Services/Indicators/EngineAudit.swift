@@ -25,7 +25,7 @@ public struct EngineAudit: Sendable {
             let repository = EngineRepository(catalog: catalog, logger: logger)
             for province in try await repository.provinces(on: connection) {
                 let part = try await repository.loadProvince(province, on: connection)
-                store.cells.merge(part.cells) { a, _ in a }
+                part.forEachCell { key, state in if store.cell(key) == nil { store.setCell(key, state) } }
                 store.indicators.merge(part.indicators) { a, _ in a }
             }
             return store
@@ -36,7 +36,7 @@ public struct EngineAudit: Sendable {
     public func engineInputs() async throws -> FullComputation.Inputs {
         let state = try await engineState()
         var inputs = FullComputation.Inputs()
-        for (key, cell) in state.cells {
+        state.forEachCell { key, cell in
             for report in cell.reports { inputs.add(key, report) }
             if cell.deltaCount > 0 { inputs.addDelta(key, cell.deltaSum, count: cell.deltaCount) }
         }
@@ -85,9 +85,10 @@ public struct EngineAudit: Sendable {
             return "\(value) (completeness \(state.completeness), \(state.childrenReported)/\(state.childrenExpected) children)"
         }
         var mismatches: [Mismatch] = []
-        let cellKeys = Set(expected.cells.keys).union(actual.cells.keys)
+        let (expectedCells, actualCells) = (expected.allCells(), actual.allCells())
+        let cellKeys = Set(expectedCells.keys).union(actualCells.keys)
         for key in cellKeys.sorted() {
-            let e = expected.cells[key], a = actual.cells[key]
+            let e = expectedCells[key], a = actualCells[key]
             let same = e?.value == a?.value && (e?.value == nil || (e?.completeness == a?.completeness
                 && e?.childrenReported == a?.childrenReported && e?.childrenExpected == a?.childrenExpected))
             if !same { mismatches.append(Mismatch(what: "cell \(key)", expected: summary(e), actual: summary(a))) }
@@ -117,7 +118,7 @@ extension EngineAudit {
         }
 
         public func restrict(_ store: InMemoryCellStore) -> InMemoryCellStore {
-            InMemoryCellStore(cells: store.cells.filter { contains($0.key.unit, $0.key.period) },
+            InMemoryCellStore(cells: store.allCells().filter { contains($0.key.unit, $0.key.period) },
                               indicators: store.indicators.filter { contains($0.key.unit, $0.key.period) })
         }
     }
@@ -126,8 +127,9 @@ extension EngineAudit {
     /// transaction. dx-indicators keeps its provinces in memory: run this while it is stopped.
     public func repair(expected: InMemoryCellStore, actual: InMemoryCellStore, scope: Scope) async throws -> (cells: Int, indicators: Int) {
         var changes = IncrementalComputation.Changes()
-        for key in Set(expected.cells.keys).union(actual.cells.keys) where scope.contains(key.unit, key.period) && expected.cells[key] != actual.cells[key] {
-            changes.cells[key] = expected.cells[key]
+        let (expectedCells, actualCells) = (expected.allCells(), actual.allCells())
+        for key in Set(expectedCells.keys).union(actualCells.keys) where scope.contains(key.unit, key.period) && expectedCells[key] != actualCells[key] {
+            changes.cells[key] = expectedCells[key]
         }
         for key in Set(expected.indicators.keys).union(actual.indicators.keys) where scope.contains(key.unit, key.period) && expected.indicators[key] != actual.indicators[key] {
             changes.indicators[key] = .init(previous: actual.indicators[key], current: expected.indicators[key])

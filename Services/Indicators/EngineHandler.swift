@@ -127,7 +127,7 @@ final class EngineHandler: TransactionalBatchHandler {
                 stores.append((province, StoreHandoff(cached)))
             } else {
                 let store = try await repository.loadProvince(province, on: connection)
-                logger.debug("loaded province state", metadata: ["province": "\(province)", "cells": "\(store.cells.count)"])
+                logger.debug("loaded province state", metadata: ["province": "\(province)", "cells": "\(store.cellCount)"])
                 stores.append((province, StoreHandoff(store)))
             }
         }
@@ -243,7 +243,7 @@ final class EngineHandler: TransactionalBatchHandler {
             store = consume cached
         } else if loadWhole {
             store = try await repository.loadCountryState(on: connection)
-            logger.debug("loaded the country's state", metadata: ["cells": "\(store.cells.count)", "version": "\(version)"])
+            logger.debug("loaded the country's state", metadata: ["cells": "\(store.cellCount)", "version": "\(version)"])
         } else {
             store = try await loadForOnePass(deferred: provinces.deferred, inputs: inputs, connection: connection)
         }

@@ -44,7 +44,7 @@ struct EngineRepository: Sendable {
         binds.append(catalog.units.children(of: .country).map(\.rawValue), context: .default)
         binds.append(childPeriods.map(\.description), context: .default)
         var store = try await load(on: connection, filter: "(unit = $1 AND period LIKE ANY($2)) OR (unit = ANY($3) AND period = ANY($4))", binds: binds)
-        store.cells = store.cells.filter { years.contains($0.key.period.year) }
+        store.filterCells { years.contains($0.period.year) }
         store.indicators = store.indicators.filter { years.contains($0.key.period.year) }
         return store
     }
@@ -88,7 +88,7 @@ struct EngineRepository: Sendable {
             let period = try columns.period("period")
             let rowName = "\(unit) \(period)"
             for (element, state) in try columns.json("cells", of: rowName, UnitPeriodColumns.parseCells) {
-                store.cells[CellKey(unit: unit, period: period, element: element)] = state
+                store.setCell(CellKey(unit: unit, period: period, element: element), state)
             }
             for (indicator, value) in try columns.json("indicators", of: rowName, UnitPeriodColumns.parseIndicators) {
                 store.indicators[IndicatorKey(unit: unit, period: period, indicator: indicator)] = value
@@ -115,32 +115,57 @@ struct EngineRepository: Sendable {
             let row = UnitPeriodKey(unit: key.unit, period: key.period)
             touched[row] = touched[row] == true || change.current == nil
         }
+        // By unit and year: a year of a unit's cells of one element is found once for all of
+        // the year's rows.
+        var years: [UnitYear: [(period: Period, removed: Bool)]] = [:]
+        for (row, removed) in touched { years[UnitYear(unit: row.unit, year: row.period.year), default: []].append((row.period, removed)) }
         var rows = UnitPeriodRows()
-        for (row, removed) in touched {
-            var cells: [(element: String, state: CellState)] = []
-            var indicators: [(indicator: String, value: IndicatorValue)] = []
-            var created = insertingCreated && !removed
+        for (year, periods) in years {
+            var drafts = periods.map { RowDraft(period: $0.period, removed: $0.removed, created: insertingCreated && !$0.removed) }
             for element in elementCodes {
-                let key = CellKey(unit: row.unit, period: row.period, element: element)
-                guard let state = store.cells[key] else { continue }
-                cells.append((element, state))
-                if created && !changes.createdCells.contains(key) { created = false }
+                let yearKey = CellYearKey(unit: year.unit, year: year.year, element: element)
+                store.withYear(yearKey) { cells in
+                    for index in drafts.indices {
+                        let slot = CellYear.slot(of: drafts[index].period)
+                        guard let state = cells.slots[slot] else { continue }
+                        drafts[index].cells.append((element, state))
+                        if drafts[index].created && !changes.createdCells.contains(yearKey.cell(atSlot: slot)) { drafts[index].created = false }
+                    }
+                }
             }
-            for indicator in indicatorCodes {
-                let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
-                guard let value = store.indicators[key] else { continue }
-                indicators.append((indicator, value))
-                if created && !changes.createdIndicators.contains(key) { created = false }
+            for var draft in drafts {
+                let row = UnitPeriodKey(unit: year.unit, period: draft.period)
+                for indicator in indicatorCodes {
+                    let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
+                    guard let value = store.indicators[key] else { continue }
+                    draft.indicators.append((indicator, value))
+                    if draft.created && !changes.createdIndicators.contains(key) { draft.created = false }
+                }
+                if draft.cells.isEmpty && draft.indicators.isEmpty {
+                    rows.deletes.append(row)
+                    continue
+                }
+                let written = UnitPeriodRow(key: row, province: province(of: row.unit), cells: UnitPeriodColumns.cellsJSON(draft.cells),
+                                            indicators: UnitPeriodColumns.indicatorsJSON(draft.indicators))
+                if draft.created { rows.inserts.append(written) } else { rows.upserts.append(written) }
             }
-            if cells.isEmpty && indicators.isEmpty {
-                rows.deletes.append(row)
-                continue
-            }
-            let written = UnitPeriodRow(key: row, province: province(of: row.unit), cells: UnitPeriodColumns.cellsJSON(cells),
-                                        indicators: UnitPeriodColumns.indicatorsJSON(indicators))
-            if created { rows.inserts.append(written) } else { rows.upserts.append(written) }
         }
         return rows
+    }
+
+    /// A unit's year: the rows of its months, quarters and the year share their cells' `CellYear`s.
+    private struct UnitYear: Hashable {
+        var unit: UnitCode
+        var year: Int
+    }
+
+    /// A row being gathered: its cells and indicator values, and whether all of them are new.
+    private struct RowDraft {
+        var period: Period
+        var removed: Bool
+        var created: Bool
+        var cells: [(element: String, state: CellState)] = []
+        var indicators: [(indicator: String, value: IndicatorValue)] = []
     }
 
     /// The columns a unit-period row is written with, in order: of the staging table, and of
@@ -159,8 +184,8 @@ struct EngineRepository: Sendable {
             writer.field(row.province.rawValue)
             writer.field(row.key.period.type.rawValue)
             writer.field(row.key.period.end.description)
-            writer.field(row.cells)
-            writer.field(row.indicators)
+            writer.field(utf8: row.cells)
+            writer.field(utf8: row.indicators)
         }
         if !rows.deletes.isEmpty {
             try await StagingTable(name: "stage_unit_period_deletes", columns: [("unit", "text"), ("period", "text")])
@@ -187,12 +212,12 @@ struct UnitPeriodKey: Hashable, Sendable {
     var period: Period
 }
 
-/// A unit-period row as it is written: its cells and indicator values already JSON.
+/// A unit-period row as it is written: its cells and indicator values already JSON (UTF-8).
 struct UnitPeriodRow: Sendable {
     var key: UnitPeriodKey
     var province: UnitCode
-    var cells: String
-    var indicators: String
+    var cells: [UInt8]
+    var indicators: [UInt8]
 }
 
 /// What one write does to `engine.unit_periods`.

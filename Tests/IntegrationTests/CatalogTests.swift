@@ -104,7 +104,7 @@ struct CatalogTests {
         _ = IncrementalComputation(catalog: catalog).apply([
             report("old-67", "186432", "dak-nong"), report("old-60", "334107.5", "binh-thuan"), report("old-68", "374930", "lam-dong"),
         ], to: &store)
-        let lamDong = try #require(store.cells[CellKey(unit: "68", period: .year(2022), element: "households_total")])
+        let lamDong = try #require(store.cell(CellKey(unit: "68", period: .year(2022), element: "households_total")))
         #expect(lamDong.value == Quantity.parse("895469.5"))
         #expect(lamDong.childrenReported == 3 && lamDong.childrenExpected == 3 && lamDong.completeness == 1)
         // In 2026 the same province expects its current communes instead.

@@ -30,13 +30,14 @@ struct EngineStateTests {
             let loaded = try await database.withAdmin { db in
                 try await db.withTransaction { connection in try await repository.loadProvince(province, on: connection) }
             }
-            let several = store.cells.values.filter { $0.reports.count > 1 }.count
+            let cells = store.allCells()
+            let several = cells.values.filter { $0.reports.count > 1 }.count
             #expect(several > 100, "round \(round): only \(several) cells have more than one report")
-            #expect(loaded.cells.count == store.cells.count, "round \(round): missing \(store.cells.filter { loaded.cells[$0.key] == nil }.map { "\($0.key) \($0.value) changed: \(String(describing: changes.cells[$0.key])) created: \(changes.createdCells.contains($0.key))" })")
+            #expect(loaded.cellCount == cells.count, "round \(round): missing \(cells.filter { loaded.cell($0.key) == nil }.map { "\($0.key) \($0.value) changed: \(String(describing: changes.cells[$0.key])) created: \(changes.createdCells.contains($0.key))" })")
             #expect(loaded.indicators.count == store.indicators.count, "round \(round)")
-            let wrongCells = store.cells.filter { loaded.cells[$0.key] != $0.value }.map(\.key).sorted()
+            let wrongCells = cells.filter { loaded.cell($0.key) != $0.value }.map(\.key).sorted()
             let wrongIndicators = store.indicators.filter { loaded.indicators[$0.key] != $0.value }.map(\.key).sorted()
-            #expect(wrongCells.isEmpty, "round \(round): \(wrongCells.count) cells differ, first \(wrongCells.first.map { "\($0): \(String(describing: store.cells[$0])) loaded as \(String(describing: loaded.cells[$0]))" } ?? "")")
+            #expect(wrongCells.isEmpty, "round \(round): \(wrongCells.count) cells differ, first \(wrongCells.first.map { "\($0): \(String(describing: cells[$0])) loaded as \(String(describing: loaded.cell($0)))" } ?? "")")
             #expect(wrongIndicators.isEmpty, "round \(round): \(wrongIndicators.count) indicator values differ, first \(wrongIndicators.first.map(\.description) ?? "")")
         }
     }

@@ -46,9 +46,9 @@ struct ComputationTests {
             report("old-10102", "2023", "households_total", 50),
             report("old-101", "2023", "households_total", 1000, id: "district"),
         ], store: &store)
-        #expect(store.cells[key("old-101", "2023", "households_total")]?.value == 1000)
-        #expect(store.cells[key("old-101", "2023", "households_total")]?.completeness == 1)
-        #expect(store.cells[key("old-01", "2023", "households_total")]?.value == 1000)
+        #expect(store.cell(key("old-101", "2023", "households_total"))?.value == 1000)
+        #expect(store.cell(key("old-101", "2023", "households_total"))?.completeness == 1)
+        #expect(store.cell(key("old-01", "2023", "households_total"))?.value == 1000)
     }
 
     @Test("pre-2025 provinces roll into the province they merged into, exactly")
@@ -59,12 +59,12 @@ struct ComputationTests {
             report("old-03", "2022", "households_total", 766),
             report("old-02", "2022", "households_total", 10),
         ], store: &store)
-        #expect(store.cells[key("01", "2022", "households_total")]?.value == .d("2000.5"))
-        #expect(store.cells[key("01", "2022", "households_total")]?.childrenExpected == 2)
-        #expect(store.cells[key("VN", "2022", "households_total")]?.value == .d("2010.5"))
+        #expect(store.cell(key("01", "2022", "households_total"))?.value == .d("2000.5"))
+        #expect(store.cell(key("01", "2022", "households_total"))?.childrenExpected == 2)
+        #expect(store.cell(key("VN", "2022", "households_total"))?.value == .d("2010.5"))
         // After 1 July 2025 the same province expects its communes instead.
         _ = run([report("01001", "2025", "households_total", 5)], store: &store)
-        #expect(store.cells[key("01", "2025", "households_total")]?.childrenExpected == 3)
+        #expect(store.cell(key("01", "2025", "households_total"))?.childrenExpected == 3)
     }
 
     @Test("reported rates roll up as a weighted mean only where every child has the weight")
@@ -74,16 +74,16 @@ struct ComputationTests {
             report("01001", "2026", "households_with_fibre_rate", 50), report("01001", "2026", "households_total", 100),
             report("01002", "2026", "households_with_fibre_rate", 80), report("01002", "2026", "households_total", 300),
         ], store: &store)
-        #expect(store.cells[key("01", "2026", "households_with_fibre_rate")]?.value == Quantity.divide(725, by: 10))  // (5000+24000)/400
+        #expect(store.cell(key("01", "2026", "households_with_fibre_rate"))?.value == Quantity.divide(725, by: 10))  // (5000+24000)/400
         // A third commune reports the rate without the weight: no roll-up at all.
         _ = run([report("01003", "2026", "households_with_fibre_rate", 10)], store: &store)
-        #expect(store.cells[key("01", "2026", "households_with_fibre_rate")] == nil)
+        #expect(store.cell(key("01", "2026", "households_with_fibre_rate")) == nil)
         // The weight arrives: the roll-up comes back, including it.
         _ = run([report("01003", "2026", "households_total", 100)], store: &store)
-        #expect(store.cells[key("01", "2026", "households_with_fibre_rate")]?.value == Quantity(60))  // (5000+24000+1000)/500
+        #expect(store.cell(key("01", "2026", "households_with_fibre_rate"))?.value == Quantity(60))  // (5000+24000+1000)/500
         // A rate without a weight element is never rolled up.
         _ = run([report("01001", "2026", "smartphone_rate", 90)], store: &store)
-        #expect(store.cells[key("01", "2026", "smartphone_rate")] == nil)
+        #expect(store.cell(key("01", "2026", "smartphone_rate")) == nil)
     }
 
     @Test("flows sum months into quarters and years; stocks take the latest value")
@@ -94,12 +94,12 @@ struct ComputationTests {
             report("02001", "2026-04", "dossiers_received", 5),
             report("02001", "2026-Q1", "villages_with_4g", 3), report("02001", "2026-Q3", "villages_with_4g", 7),
         ], store: &store)
-        #expect(store.cells[key("02001", "2026-Q1", "dossiers_received")]?.value == 30)
-        #expect(store.cells[key("02001", "2026-Q1", "dossiers_received")]?.completeness == .d("0.6666666667"))
-        #expect(store.cells[key("02001", "2026", "dossiers_received")]?.value == 35)
-        #expect(store.cells[key("02001", "2026", "dossiers_received")]?.completeness == .d("0.25"))
-        #expect(store.cells[key("02001", "2026", "villages_with_4g")]?.value == 7)
-        #expect(store.cells[key("02", "2026", "dossiers_received")]?.value == 35)
+        #expect(store.cell(key("02001", "2026-Q1", "dossiers_received"))?.value == 30)
+        #expect(store.cell(key("02001", "2026-Q1", "dossiers_received"))?.completeness == .d("0.6666666667"))
+        #expect(store.cell(key("02001", "2026", "dossiers_received"))?.value == 35)
+        #expect(store.cell(key("02001", "2026", "dossiers_received"))?.completeness == .d("0.25"))
+        #expect(store.cell(key("02001", "2026", "villages_with_4g"))?.value == 7)
+        #expect(store.cell(key("02", "2026", "dossiers_received"))?.value == 35)
     }
 
     @Test("events add deltas; a report for the same cell overrides them")
@@ -107,10 +107,10 @@ struct ComputationTests {
         var store = InMemoryCellStore()
         let cell = key("01001", "2026-03", "dossiers_received")
         _ = run([.delta(cell, 1), .delta(cell, 1), .delta(cell, 1)], store: &store)
-        #expect(store.cells[cell]?.value == 3)
-        #expect(store.cells[key("01", "2026-Q1", "dossiers_received")]?.value == 3)
+        #expect(store.cell(cell)?.value == 3)
+        #expect(store.cell(key("01", "2026-Q1", "dossiers_received"))?.value == 3)
         _ = run([report("01001", "2026-03", "dossiers_received", 40)], store: &store)
-        #expect(store.cells[cell]?.value == 40)
+        #expect(store.cell(cell)?.value == 40)
     }
 
     @Test("revisions: higher replaces, lower is ignored, a withdrawn value falls back to the next report")
@@ -119,20 +119,20 @@ struct ComputationTests {
         let cell = key("02002", "2026", "households_total")
         _ = run([report("02002", "2026", "households_total", 10, id: "a", revision: 1, sequence: 1)], store: &store)
         _ = run([report("02002", "2026", "households_total", 20, id: "b", revision: 1, sequence: 2)], store: &store)
-        #expect(store.cells[cell]?.value == 20)
+        #expect(store.cell(cell)?.value == 20)
         _ = run([report("02002", "2026", "households_total", 30, id: "a", revision: 2, sequence: 3)], store: &store)
-        #expect(store.cells[cell]?.value == 30)
+        #expect(store.cell(cell)?.value == 30)
         let stale = run([report("02002", "2026", "households_total", 99, id: "a", revision: 1, sequence: 4)], store: &store)
         #expect(stale.ignoredInputs == 1)
-        #expect(store.cells[cell]?.value == 30)
+        #expect(store.cell(cell)?.value == 30)
         _ = run([.retracted(cell, reportID: "a", revision: 3, sequence: 5)], store: &store)
-        #expect(store.cells[cell]?.value == 20)
+        #expect(store.cell(cell)?.value == 20)
         // A stale revision after the withdrawal does not bring the value back.
         _ = run([report("02002", "2026", "households_total", 30, id: "a", revision: 2, sequence: 3)], store: &store)
-        #expect(store.cells[cell]?.value == 20)
+        #expect(store.cell(cell)?.value == 20)
         _ = run([.retracted(cell, reportID: "b", revision: 2, sequence: 6)], store: &store)
-        #expect(store.cells[cell]?.value == nil)
-        #expect(store.cells[key("02", "2026", "households_total")] == nil)
+        #expect(store.cell(cell)?.value == nil)
+        #expect(store.cell(key("02", "2026", "households_total")) == nil)
     }
 
     @Test("only changed indicators are reported, each with its previous value")
@@ -164,7 +164,7 @@ struct ComputationTests {
             report("01002", "2026", "households_with_fibre", 1), report("01002", "2026", "households_total", 8),
         ], store: &store)
         // A revised cell and the ancestors it changes existed; the other commune's cells did not.
-        #expect(second.createdCells == Set(second.cells.keys.filter { before.cells[$0] == nil }))
+        #expect(second.createdCells == Set(second.cells.keys.filter { before.cell($0) == nil }))
         #expect(second.createdIndicators == Set(second.indicators.keys.filter { before.indicators[$0] == nil }))
         #expect(second.createdCells.contains(key("01002", "2026", "households_total")))
         #expect(!second.createdCells.contains(key("01001", "2026", "households_with_fibre")))

@@ -25,9 +25,9 @@ struct UnitPeriodColumnsTests {
                                         value: Self.maybe(&rng), completeness: Self.quantity(&rng),
                                         childrenReported: Int.random(in: 0...200, using: &rng), childrenExpected: Int.random(in: 0...200, using: &rng)))
             }
-            let text = UnitPeriodColumns.cellsJSON(cells)
-            var copy = text
-            let back = try copy.withUTF8 { try UnitPeriodColumns.parseCells(utf8: $0) }
+            let bytes = UnitPeriodColumns.cellsJSON(cells)
+            let text = String(decoding: bytes, as: UTF8.self)
+            let back = try bytes.withUnsafeBufferPointer { try UnitPeriodColumns.parseCells(utf8: $0) }
             #expect(back.map(\.element) == cells.map(\.element), "\(text)")
             #expect(back.map(\.state) == cells.map(\.state), "\(text)")
             let general = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [Any]])
@@ -46,9 +46,9 @@ struct UnitPeriodColumnsTests {
                                                 targetYear: Bool.random(using: &rng) ? nil : Int.random(in: 2025...2030, using: &rng),
                                                 gap: Self.maybe(&rng), meetsTarget: [nil, true, false].randomElement(using: &rng)!))
             }
-            let text = UnitPeriodColumns.indicatorsJSON(values)
-            var copy = text
-            let back = try copy.withUTF8 { try UnitPeriodColumns.parseIndicators(utf8: $0) }
+            let bytes = UnitPeriodColumns.indicatorsJSON(values)
+            let text = String(decoding: bytes, as: UTF8.self)
+            let back = try bytes.withUnsafeBufferPointer { try UnitPeriodColumns.parseIndicators(utf8: $0) }
             #expect(back.map(\.indicator) == values.map(\.indicator), "\(text)")
             #expect(back.map(\.value) == values.map(\.value), "\(text)")
         }

@@ -48,7 +48,7 @@ struct RecomputeCommand: AsyncParsableCommand {
             let actual = try await audit.engineState()
             let mismatches = EngineAudit.compare(expected: scope.restrict(expected), actual: scope.restrict(actual))
             let compared = scope.restrict(expected)
-            print("recomputed \(compared.cells.count) cells and \(compared.indicators.count) indicator values in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+            print("recomputed \(compared.cellCount) cells and \(compared.indicators.count) indicator values in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
             if mismatches.isEmpty {
                 print("incremental state equals the full recomputation")
                 return

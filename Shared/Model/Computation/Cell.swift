@@ -18,6 +18,14 @@ public struct CellKey: Hashable, Sendable, Comparable, CustomStringConvertible {
         hashWord = KeyHashing.word(unit: unit, period: period, code: element)
     }
 
+    /// A cell of a `CellYear`, its word taken from the year's.
+    init(unit: UnitCode, period: Period, element: String, wordOfYear: UInt64) {
+        self.unit = unit
+        self.period = period
+        self.element = element
+        hashWord = KeyHashing.reperiod(wordOfYear, from: .year(period.year), to: period)
+    }
+
     public var description: String { "\(unit)/\(period)/\(element)" }
 
     public static func < (a: CellKey, b: CellKey) -> Bool {

@@ -54,31 +54,41 @@ public enum CellFormula {
     /// a stock the latest sub-period with a value. `subperiods` is every sub-period in order,
     /// nil where the unit has no value. Completeness of a sum is the mean over all sub-periods
     /// (a missing month counts as 0); of a stock, that of the sub-period it takes.
-    public static func derived(element: DataElement, subperiods: [CellState?]) -> CellState? {
-        let withValue = subperiods.compactMap { $0 }.filter { $0.value != nil }
-        guard !withValue.isEmpty else { return nil }
+    public static func derived(element: DataElement, subperiods: some Collection<CellState?>) -> CellState? {
         var result = CellState()
+        var found = false
         switch element.aggregation {
         case .sum:
-            result.value = withValue.reduce(Quantity.zero) { $0 + $1.value! }
-            let total = withValue.reduce(Quantity.zero) { $0 + $1.completeness }
+            var sum = Quantity.zero
+            var total = Quantity.zero
+            for case let state? in subperiods {
+                guard let value = state.value else { continue }
+                found = true
+                sum += value
+                total += state.completeness
+            }
+            guard found else { return nil }
+            result.value = sum
             result.completeness = Quantity.divide(total, by: Quantity(subperiods.count), scale: completenessScale)
         case .last:
-            let latest = withValue.last!
-            result.value = latest.value
-            result.completeness = latest.completeness
+            for case let state? in subperiods where state.value != nil {
+                found = true
+                result.value = state.value
+                result.completeness = state.completeness
+            }
+            guard found else { return nil }
         }
         return result
     }
 
-    /// An indicator from the cells of its elements at one unit and period. A ratio needs both
-    /// numerator and denominator and a positive denominator.
-    public static func indicator(_ indicator: Indicator, cells: [String: CellState], target: Target?) -> IndicatorValue? {
+    /// An indicator from the cells of its elements at one unit and period (`cell` gives one by
+    /// element code). A ratio needs both numerator and denominator and a positive denominator.
+    public static func indicator(_ indicator: Indicator, target: Target?, cell: (String) -> CellState?) -> IndicatorValue? {
         var result: IndicatorValue
         switch indicator.kind {
         case .ratio:
             guard let numeratorCode = indicator.numerator, let denominatorCode = indicator.denominator,
-                  let numeratorCell = cells[numeratorCode], let denominatorCell = cells[denominatorCode],
+                  let numeratorCell = cell(numeratorCode), let denominatorCell = cell(denominatorCode),
                   let numerator = numeratorCell.value, let denominator = denominatorCell.value, denominator > 0 else { return nil }
             let factor = indicator.factor ?? 1
             result = IndicatorValue(
@@ -87,8 +97,8 @@ public enum CellFormula {
                 completeness: min(numeratorCell.completeness, denominatorCell.completeness)
             )
         case .rate:
-            guard let elementCode = indicator.element, let cell = cells[elementCode], let value = cell.value else { return nil }
-            result = IndicatorValue(value: value, completeness: cell.completeness)
+            guard let elementCode = indicator.element, let elementCell = cell(elementCode), let value = elementCell.value else { return nil }
+            result = IndicatorValue(value: value, completeness: elementCell.completeness)
         }
         if let target {
             result.target = target.value

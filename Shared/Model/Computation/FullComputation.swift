@@ -69,29 +69,28 @@ public struct FullComputation: Sendable {
 
         var store = InMemoryCellStore()
         for key in candidates {
-            if let state = native(key) { store.cells[key] = state }
+            if let state = native(key) { store.setCell(key, state) }
         }
 
         var derivedKeys = Set<CellKey>()
-        for key in store.cells.keys {
+        store.forEachCell { key, _ in
             for period in key.period.enclosing { derivedKeys.insert(CellKey(unit: key.unit, period: period, element: key.element)) }
         }
         for key in derivedKeys {
             guard let element = catalog.elements[key.element] else { continue }
-            let subperiods = key.period.subperiods(element.periodType).map { store.cells[CellKey(unit: key.unit, period: $0, element: key.element)] }
-            if let state = CellFormula.derived(element: element, subperiods: subperiods) { store.cells[key] = state }
+            let subperiods = key.period.subperiods(element.periodType).map { store.cell(CellKey(unit: key.unit, period: $0, element: key.element)) }
+            if let state = CellFormula.derived(element: element, subperiods: subperiods) { store.setCell(key, state) }
         }
 
         var unitPeriods: [UnitCode: Set<Period>] = [:]
-        for key in store.cells.keys { unitPeriods[key.unit, default: []].insert(key.period) }
+        store.forEachCell { key, _ in unitPeriods[key.unit, default: []].insert(key.period) }
         for (unit, periods) in unitPeriods {
             for period in periods {
                 for indicator in catalog.indicators.values {
-                    var cells: [String: CellState] = [:]
-                    for element in indicator.elements {
-                        cells[element] = store.cells[CellKey(unit: unit, period: period, element: element)]
+                    let value = CellFormula.indicator(indicator, target: catalog.target(for: indicator.code, period: period)) { element in
+                        store.cell(CellKey(unit: unit, period: period, element: element))
                     }
-                    if let value = CellFormula.indicator(indicator, cells: cells, target: catalog.target(for: indicator.code, period: period)) {
+                    if let value {
                         store.indicators[IndicatorKey(unit: unit, period: period, indicator: indicator.code)] = value
                     }
                 }

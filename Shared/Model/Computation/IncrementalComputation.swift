@@ -82,17 +82,14 @@ public struct IncrementalComputation: Sendable {
         for input in inputs {
             let key = input.key
             // In place: a copy of the state would copy its report list on every change.
-            let changed: Bool
-            if let index = store.cells.index(forKey: key) {
-                changed = store.cells.values[index].apply(input)
-            } else {
-                var state = CellState()
-                changed = state.apply(input)
-                if changed {
-                    store.cells[key] = state
-                    changes.createdCells.insert(key)
-                }
+            let (changed, created) = store.modifyCell(key) { state -> (Bool, Bool) in
+                if state != nil { return (state!.apply(input), false) }
+                var new = CellState()
+                guard new.apply(input) else { return (false, false) }
+                state = new
+                return (true, true)
             }
+            if created { changes.createdCells.insert(key) }
             if changed {
                 dirty[catalog.units.depth(of: key.unit), default: []].insert(key)
             } else {
@@ -122,7 +119,8 @@ public struct IncrementalComputation: Sendable {
         func ownInputsChanged(_ key: CellKey, at depth: Int) -> Bool {
             fromInputs && initial[depth]?.contains(key) == true
         }
-        var derivedDirty = Set<CellKey>()
+        // The quarters (bits 0–3) and the year (bit 4) to recompute in each year of cells.
+        var derivedDirty: [CellYearKey: UInt8] = [:]
         var indicatorDirty = Set<IndicatorKey>()
 
         // Deepest level first, so a parent is computed after all its children.
@@ -139,7 +137,7 @@ public struct IncrementalComputation: Sendable {
                 }
                 guard let element = catalog.elements[key.element] else { continue }
                 let old = store.cell(key)
-                let new = computeNative(key, element: element, store: store)
+                let new = computeNative(key, element: element, state: old, store: store)
                 changes.recomputations += 1
                 if old != new || ownInputsChanged(key, at: depth) {
                     if old == nil { changes.createdCells.insert(key) }
@@ -156,37 +154,37 @@ public struct IncrementalComputation: Sendable {
                         dirty[parentDepth, default: []].insert(CellKey(unit: parent, period: key.period, element: rate))
                     }
                 }
-                for period in key.period.enclosing {
-                    derivedDirty.insert(CellKey(unit: key.unit, period: period, element: key.element))
-                }
+                let enclosing = Self.enclosingSlots(of: key.period)
+                if enclosing != 0 { derivedDirty[CellYearKey(key), default: 0] |= enclosing }
                 markIndicators(unit: key.unit, period: key.period, element: key.element, into: &indicatorDirty)
             }
         }
 
-        // Quarters and years depend only on native cells, indicators only on cells: no order needed.
-        for key in derivedDirty {
-            guard let element = catalog.elements[key.element] else { continue }
-            let old = store.cell(key)
-            let subperiods = key.period.subperiods(element.periodType).map {
-                store.cell(CellKey(unit: key.unit, period: $0, element: key.element))
-            }
-            let new = CellFormula.derived(element: element, subperiods: subperiods)
-            changes.recomputations += 1
-            if old != new {
-                if old == nil { changes.createdCells.insert(key) }
-                store.setCell(key, new)
-                changes.cells[key] = new
-                markIndicators(unit: key.unit, period: key.period, element: key.element, into: &indicatorDirty)
+        // Quarters and years depend only on native cells, indicators only on cells: no order
+        // needed. A year of cells is found once for all its periods.
+        for (yearKey, periods) in derivedDirty {
+            guard let element = catalog.elements[yearKey.element] else { continue }
+            store.modifyYear(yearKey) { cells in
+                for slot in 12..<CellYear.slotCount where periods & (1 << (slot - 12)) != 0 {
+                    let period = CellYear.period(ofSlot: slot, year: yearKey.year)
+                    let new = CellFormula.derived(element: element, subperiods: cells.slots[CellYear.subslots(of: period, element.periodType)])
+                    changes.recomputations += 1
+                    let old = cells.slots[slot]
+                    guard old != new else { continue }
+                    let key = yearKey.cell(atSlot: slot)
+                    if old == nil { changes.createdCells.insert(key) }
+                    cells.slots[slot] = new
+                    changes.cells[key] = new
+                    markIndicators(unit: key.unit, period: period, element: key.element, into: &indicatorDirty)
+                }
             }
         }
 
         for key in indicatorDirty {
             guard let indicator = catalog.indicators[key.indicator] else { continue }
-            var cells: [String: CellState] = [:]
-            for element in indicator.elements {
-                cells[element] = store.cell(CellKey(unit: key.unit, period: key.period, element: element))
+            let new = CellFormula.indicator(indicator, target: catalog.target(for: key.indicator, period: key.period)) { element in
+                store.cell(CellKey(unit: key.unit, period: key.period, element: element))
             }
-            let new = CellFormula.indicator(indicator, cells: cells, target: catalog.target(for: key.indicator, period: key.period))
             let old = store.indicatorValue(key)
             if old != new {
                 if old == nil { changes.createdIndicators.insert(key) }
@@ -206,9 +204,19 @@ public struct IncrementalComputation: Sendable {
         }
     }
 
-    /// A native cell from its own inputs and its children's current values.
-    func computeNative(_ key: CellKey, element: DataElement, store: InMemoryCellStore) -> CellState? {
-        let state = store.cell(key) ?? CellState()
+    /// The `CellYear` slots of the quarter and year around a period, as bits from slot 12 (the
+    /// first quarter) up: what a change of its cell makes stale.
+    static func enclosingSlots(of period: Period) -> UInt8 {
+        switch period.type {
+        case .month: UInt8(1) << ((period.index - 1) / 3) | (1 << 4)
+        case .quarter: 1 << 4
+        case .year: 0
+        }
+    }
+
+    /// A native cell from its own inputs (`state`, as stored) and its children's current values.
+    func computeNative(_ key: CellKey, element: DataElement, state stored: CellState?, store: InMemoryCellStore) -> CellState? {
+        let state = stored ?? CellState()
         let children = catalog.units.children(of: key.unit, validAt: key.period)
         let contributions = children.map { child -> CellFormula.Child in
             let value = store.value(CellKey(unit: child, period: key.period, element: key.element))

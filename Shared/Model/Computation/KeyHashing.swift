@@ -44,8 +44,20 @@ enum KeyHashing {
         // A separator: "12" + "3" and "1" + "23" must not meet.
         hash = step(hash, 0xFF)
         hash = fold(code, into: hash)
-        let periodWord = UInt64(bitPattern: Int64(period.year)) &* 64 &+ UInt64(period.index) &* 4 &+ UInt64(period.type.rank)
-        return hash ^ (periodWord &* 0x9E37_79B9_7F4A_7C15)
+        return hash ^ periodWord(period)
+    }
+
+    /// The period's share of a word, XORed in last, so a key's word for another period of the
+    /// same unit and code follows from it without hashing the codes again (`reperiod`).
+    @inline(__always)
+    static func periodWord(_ period: Period) -> UInt64 {
+        (UInt64(bitPattern: Int64(period.year)) &* 64 &+ UInt64(period.index) &* 4 &+ UInt64(period.type.rank)) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// `word(unit:period:code:)` of the same unit and code at another period.
+    @inline(__always)
+    static func reperiod(_ word: UInt64, from period: Period, to other: Period) -> UInt64 {
+        word ^ periodWord(period) ^ periodWord(other)
     }
 
     /// A word mixed with a `Dictionary`'s or a `Set`'s seed (the SplitMix64 finalizer): what

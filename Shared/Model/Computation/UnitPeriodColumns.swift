@@ -11,7 +11,8 @@ import Foundation
 /// The same shape the migration builds from the row tables with `json_build_array`, and the one
 /// the `engine.cells` and `engine.indicator_values` views take apart.
 public enum UnitPeriodColumns {
-    public static func cellsJSON(_ cells: some Sequence<(element: String, state: CellState)>) -> String {
+    /// The `cells` column's UTF-8 text.
+    public static func cellsJSON(_ cells: some Sequence<(element: String, state: CellState)>) -> [UInt8] {
         object(cells.lazy.map { ($0.element, $0.state) }, capacity: 4096) { state, writer in
             optional(state.value, &writer)
             writer.element()
@@ -29,7 +30,8 @@ public enum UnitPeriodColumns {
         }
     }
 
-    public static func indicatorsJSON(_ values: some Sequence<(indicator: String, value: IndicatorValue)>) -> String {
+    /// The `indicators` column's UTF-8 text.
+    public static func indicatorsJSON(_ values: some Sequence<(indicator: String, value: IndicatorValue)>) -> [UInt8] {
         object(values.lazy.map { ($0.indicator, $0.value) }, capacity: 2048) { value, writer in
             writer.string(value.value)
             writer.element()
@@ -51,7 +53,7 @@ public enum UnitPeriodColumns {
 
     /// `{code: [fields], ...}`; `fields` writes an entry's array elements after the first `element()`.
     private static func object<Entry>(_ entries: some Sequence<(String, Entry)>, capacity: Int,
-                                      fields: (Entry, inout MessageJSONWriter) -> Void) -> String {
+                                      fields: (Entry, inout MessageJSONWriter) -> Void) -> [UInt8] {
         var writer = MessageJSONWriter(capacity: capacity)
         writer.beginObject()
         for (code, entry) in entries {
@@ -62,7 +64,7 @@ public enum UnitPeriodColumns {
             writer.endArray()
         }
         writer.endObject()
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return writer.bytes
     }
 
     public static func parseCells(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(MessageJSONError) -> [(element: String, state: CellState)] {

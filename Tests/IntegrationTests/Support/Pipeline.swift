@@ -111,7 +111,7 @@ final class Pipeline: @unchecked Sendable {
             let audit = EngineAudit(catalog: catalog, database: db, logger: TestEnvironment.logger("audit"))
             let expected = audit.recompute(try await audit.acceptedInputs())
             let actual = try await audit.engineState()
-            return (EngineAudit.compare(expected: expected, actual: actual), expected.cells.count, expected.indicators.count)
+            return (EngineAudit.compare(expected: expected, actual: actual), expected.cellCount, expected.indicators.count)
         }
     }
 

@@ -130,7 +130,7 @@ struct EngineBench: AsyncParsableCommand {
 
             // The "just PostgreSQL" baseline over the same rows.
             let baseline = try await MaterializedViewBaseline(db: db, logger: quietLogger).measure(rows: copyRows, batchRows: batchObservations)
-            return (copyPlain, copyKeyed, loadSeconds, revisedCount, revisionSeconds, mismatches.count, expected.cells.count, expected.indicators.count, auditSeconds, baseline)
+            return (copyPlain, copyKeyed, loadSeconds, revisedCount, revisionSeconds, mismatches.count, expected.cellCount, expected.indicators.count, auditSeconds, baseline)
         }
         await producer.shutdown()
 

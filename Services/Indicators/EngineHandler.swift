@@ -22,9 +22,8 @@ final class EngineHandler: TransactionalBatchHandler {
     private let provinceEngine: IncrementalComputation
     private let countryEngine: IncrementalComputation
     private let outbox = Outbox(schema: "engine")
+    private let publication: IndicatorPublication
     private let logger: Logger
-    private let source: String
-    private let topics: TopicNames
     private let state = Mutex(State())
     private let observationsApplied: Counter
     private let indicatorChanges: Counter
@@ -49,7 +48,6 @@ final class EngineHandler: TransactionalBatchHandler {
 
     init(catalog: Catalog, source: String, topics: TopicNames, writeChunkCells: Int = defaultWriteChunkCells,
          computeTasks: Int = defaultComputeTasks, logger: Logger) {
-        self.topics = topics
         self.writeChunkCells = writeChunkCells
         self.computeTasks = computeTasks
         self.catalog = catalog
@@ -57,7 +55,7 @@ final class EngineHandler: TransactionalBatchHandler {
         self.provinceEngine = IncrementalComputation(catalog: catalog, deferredUnits: [.country])
         self.countryEngine = IncrementalComputation(catalog: catalog)
         self.logger = logger
-        self.source = source
+        self.publication = IndicatorPublication(catalog: catalog, source: source, topic: topics.indicatorValues)
         self.observationsApplied = Counter(label: "dx_engine_observations_applied_total")
         self.indicatorChanges = Counter(label: "dx_engine_indicator_changes_total")
         self.provinceWrites = Counter(label: "dx_engine_province_writes_total")
@@ -78,16 +76,18 @@ final class EngineHandler: TransactionalBatchHandler {
             }
         }
 
-        var allChanges = try await applyProvinces(order, provinceInputs, connection: connection)
+        // Each province's changed indicator values are published as its rows are written.
+        let provinces = try await applyProvinces(order, provinceInputs, connection: connection)
+        var published = provinces.published
 
-        if !allChanges.deferred.isEmpty || !countryInputs.isEmpty {
-            let country = try await countryPass(after: allChanges, inputs: countryInputs, connection: connection)
-            allChanges.merge(country)
+        if !provinces.changes.deferred.isEmpty || !countryInputs.isEmpty {
+            let country = try await countryPass(after: provinces.changes, inputs: countryInputs, connection: connection)
+            try await outbox.enqueue(try publication.messages(for: country.indicators), on: connection, logger: logger)
+            published += country.indicators.count
         }
 
-        try await publish(allChanges, connection: connection)
         observationsApplied.increment(by: provinceInputs.values.reduce(countryInputs.count) { $0 + $1.count })
-        indicatorChanges.increment(by: allChanges.indicators.count)
+        indicatorChanges.increment(by: published)
     }
 
     /// Checks a batch against the catalog; a malformed batch is dead-lettered, not applied.
@@ -115,11 +115,12 @@ final class EngineHandler: TransactionalBatchHandler {
     static var defaultComputeTasks: Int { ProcessInfo.processInfo.activeProcessorCount }
 
     /// Computes the batch's provinces in memory, up to `computeTasks` at once (their states are
-    /// disjoint), and writes their changed rows in chunks while the next are computed. The
-    /// provinces not in memory are read first: the connection runs one statement at a time, and
-    /// at most one write is in flight on it.
+    /// disjoint), and writes their changed rows and publishes their changed indicator values in
+    /// chunks while the next are computed. The provinces not in memory are read first: the
+    /// connection runs one statement at a time, and at most one write is in flight on it.
+    /// Returns what the country pass reads of the changes, and how many values were published.
     private func applyProvinces(_ order: [UnitCode], _ inputs: [UnitCode: [ObservationInput]],
-                                connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
+                                connection: PostgresConnection) async throws -> (changes: IncrementalComputation.Changes, published: Int) {
         var stores: [(province: UnitCode, store: StoreHandoff)] = []
         stores.reserveCapacity(order.count)
         for province in order {
@@ -131,60 +132,77 @@ final class EngineHandler: TransactionalBatchHandler {
                 stores.append((province, StoreHandoff(store)))
             }
         }
-        let (engine, repository, units) = (provinceEngine, self.repository, catalog.units)
+        let (engine, repository, units, publication, outbox, logger) = (provinceEngine, self.repository, catalog.units, publication, outbox, logger)
         return try await withThrowingTaskGroup(of: ProvinceStep.self) { group in
             var all = IncrementalComputation.Changes()
+            var published = 0
             var next = stores.makeIterator()
             var computing = 0
             var writing = false
-            var chunk = UnitPeriodRows()
+            var chunk = ProvinceWrite()
             var chunkCells = 0
-            var chunks: [UnitPeriodRows] = []
-            @Sendable func compute(_ province: UnitCode, _ handoff: StoreHandoff, _ inputs: [ObservationInput]) -> ProvinceStep {
+            var chunks: [ProvinceWrite] = []
+            @Sendable func compute(_ province: UnitCode, _ handoff: StoreHandoff, _ inputs: [ObservationInput]) throws -> ProvinceStep {
                 var store = handoff.take()
                 let changes = engine.apply(inputs, to: &store)
                 // Taken from the store now: the next batch may change it while the rows are written.
-                let rows = repository.rows(changed: changes, in: store, insertingCreated: true)
+                let write = ProvinceWrite(rows: repository.rows(changed: changes, in: store, insertingCreated: true),
+                                          messages: try publication.messages(for: changes.indicators))
                 return .computed(province: province, store: store, changes: changes.keepingWhatTheBatchReads(units),
-                                 rows: rows, cells: changes.cells.count)
+                                 write: write, cells: changes.cells.count, published: changes.indicators.count)
             }
             while computing < computeTasks, let (province, handoff) = next.next() {
                 let provinceInputs = inputs[province]!
-                group.addTask { compute(province, handoff, provinceInputs) }
+                group.addTask { try compute(province, handoff, provinceInputs) }
                 computing += 1
             }
             while let step = try await group.next() {
                 switch step {
-                case .computed(let province, let store, let changes, let rows, let cells):
+                case .computed(let province, let store, let changes, let write, let cells, let count):
                     computing -= 1
                     putProvince(province, store)
                     all.merge(changes)
-                    chunk.append(rows)
+                    chunk.append(write)
                     chunkCells += cells
+                    published += count
                     if let (province, handoff) = next.next() {
                         let provinceInputs = inputs[province]!
-                        group.addTask { compute(province, handoff, provinceInputs) }
+                        group.addTask { try compute(province, handoff, provinceInputs) }
                         computing += 1
                     }
                     if chunkCells >= writeChunkCells || (computing == 0 && !chunk.isEmpty) {
                         chunks.append(chunk)
-                        chunk = UnitPeriodRows()
+                        chunk = ProvinceWrite()
                         chunkCells = 0
                     }
                 case .written:
                     writing = false
                 }
                 if !writing, !chunks.isEmpty {
-                    let rows = chunks.removeFirst()
+                    let write = chunks.removeFirst()
                     writing = true
                     provinceWrites.increment()
                     group.addTask {
-                        try await repository.write(rows, on: connection)
+                        try await repository.write(write.rows, on: connection)
+                        try await outbox.enqueue(write.messages, on: connection, logger: logger)
                         return .written
                     }
                 }
             }
-            return all
+            return (all, published)
+        }
+    }
+
+    /// What provinces' computations write: their changed rows and their indicator-value messages.
+    private struct ProvinceWrite: Sendable {
+        var rows = UnitPeriodRows()
+        var messages: [OutboxMessage] = []
+
+        var isEmpty: Bool { rows.isEmpty && messages.isEmpty }
+
+        mutating func append(_ other: ProvinceWrite) {
+            rows.append(other.rows)
+            messages += other.messages
         }
     }
 
@@ -201,7 +219,8 @@ final class EngineHandler: TransactionalBatchHandler {
 
     /// What a task of `applyProvinces` hands back.
     private enum ProvinceStep: Sendable {
-        case computed(province: UnitCode, store: InMemoryCellStore, changes: IncrementalComputation.Changes, rows: UnitPeriodRows, cells: Int)
+        case computed(province: UnitCode, store: InMemoryCellStore, changes: IncrementalComputation.Changes, write: ProvinceWrite, cells: Int,
+                      published: Int)
         case written
     }
 
@@ -265,30 +284,6 @@ final class EngineHandler: TransactionalBatchHandler {
         return try await repository.loadCountry(years: Set(periods.map(\.year)), childPeriods: periods, on: connection)
     }
 
-    /// One `dx.indicator-values.v1` message per province (and chunk), keyed by province.
-    private func publish(_ changes: IncrementalComputation.Changes, connection: PostgresConnection) async throws {
-        guard !changes.indicators.isEmpty else { return }
-        var byProvince: [UnitCode: [IndicatorValueChange]] = [:]
-        // Grouped per province; within a message the order of values carries no meaning.
-        for (key, change) in changes.indicators {
-            guard let unit = catalog.units[key.unit] else { continue }
-            let province = catalog.units.province(of: key.unit) ?? key.unit
-            byProvince[province, default: []].append(IndicatorValueChange(
-                unit: key.unit, unitName: unit.name, level: unit.level, period: key.period, indicator: key.indicator,
-                current: change.current, previous: change.previous
-            ))
-        }
-        var messages: [OutboxMessage] = []
-        for (province, values) in byProvince.sorted(by: { $0.key < $1.key }) {
-            for start in stride(from: 0, to: values.count, by: 500) {
-                let chunk = Array(values[start..<min(values.count, start + 500)])
-                let envelope = Envelope(schema: IndicatorValueBatch.schema, source: source, data: IndicatorValueBatch(province: province, values: chunk))
-                messages.append(try OutboxMessage(topic: topics.indicatorValues, key: province.rawValue, envelope: envelope))
-            }
-        }
-        try await outbox.enqueue(messages, on: connection, logger: logger)
-    }
-
     func transactionFailed() async {
         state.withLock { state in
             for province in state.touched { state.provinces[province] = nil }
@@ -319,13 +314,12 @@ final class EngineHandler: TransactionalBatchHandler {
 }
 
 private extension IncrementalComputation.Changes {
-    /// A province's changes as the rest of the batch reads them once its rows are built: the
-    /// indicator values to publish, the country's cells to recompute, and the cells of units
-    /// directly under the country, which the country's kept state takes in. Merging every cell
-    /// of a batch instead cost about a tenth of dx-indicators' CPU in the national load.
+    /// A province's changes as the rest of the batch reads them once its rows and messages are
+    /// made: the country's cells to recompute, and the cells of units directly under the country,
+    /// which the country's kept state takes in. Merging every cell of a batch instead cost about a
+    /// tenth of dx-indicators' CPU in the national load.
     func keepingWhatTheBatchReads(_ units: UnitDirectory) -> Self {
         var kept = Self()
-        kept.indicators = indicators
         kept.deferred = deferred
         kept.cells = cells.filter { units[$0.key.unit]?.parent == .country }
         kept.ignoredInputs = ignoredInputs

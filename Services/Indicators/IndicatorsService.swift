@@ -25,7 +25,8 @@ public enum IndicatorsService {
         consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: 500, range: 1...100_000)
         let consumer = TransactionalConsumer(
             name: configuration.consumerGroup, schema: "engine", configuration: consumerConfiguration,
-            deadLetterTopic: configuration.topics.deadLetters, database: context.database, handler: handler, logger: context.logger
+            deadLetterTopic: configuration.topics.deadLetters, database: context.database, handler: handler,
+            decodingTasks: ProcessInfo.processInfo.activeProcessorCount, logger: context.logger
         )
         let producer = try KafkaProducer(configuration: .init(client: configuration.kafkaClient()), logger: context.logger)
         let relay = OutboxRelay(outbox: Outbox(schema: "engine"), database: context.database, producer: producer, logger: context.logger)

@@ -65,12 +65,17 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
     private let deadLettered: Counter
     private let batchTimer: Metrics.Timer
     private let lagGauge: Gauge
+    private let decodingTasks: Int
 
     /// - Parameters:
     ///   - name: the consumer's name in the offsets table (usually its group id).
     ///   - schema: the service's schema, holding `consumer_offsets`, `processed_messages`, `outbox`.
+    ///   - decodingTasks: tasks a large batch is decoded in at once. More than one pays where a
+    ///     batch is many small messages (dx-indicators); dx-alerts' batches of large messages,
+    ///     decoded two at once, took 140 MiB more at its peak for no speed.
     public init(name: String, schema: String, configuration: KafkaConsumerConfiguration, deadLetterTopic: String, database: Database,
-                handler: Handler, logger: Logger) {
+                handler: Handler, decodingTasks: Int = 1, logger: Logger) {
+        self.decodingTasks = max(1, decodingTasks)
         self.deadLetterTopic = deadLetterTopic
         self.name = name
         self.schema = schema
@@ -235,10 +240,10 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
     }
 
     /// A batch's messages decoded, in order, or each one's dead letter. A large batch is decoded
-    /// in slices at once, one per core: decoding is pure, and one message after another it was a
-    /// tenth of dx-indicators' time per batch in the national load, while a core idled.
+    /// in slices at once, up to `decodingTasks`: decoding is pure, and one message after another
+    /// it was a tenth of dx-indicators' time per batch in the national load, while a core idled.
     private func decode(_ batch: [KafkaMessage]) async -> [Decoded] {
-        let slices = batch.count >= Self.messagesPerDecodingSlice * 2 ? min(ProcessInfo.processInfo.activeProcessorCount, batch.count / Self.messagesPerDecodingSlice) : 1
+        let slices = min(decodingTasks, batch.count / Self.messagesPerDecodingSlice)
         guard slices > 1 else { return batch.map(decode) }
         let size = (batch.count + slices - 1) / slices
         return await withTaskGroup(of: (Int, [Decoded]).self) { group in

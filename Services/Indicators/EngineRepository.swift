@@ -121,7 +121,7 @@ struct EngineRepository: Sendable {
         for (row, removed) in touched { years[UnitYear(unit: row.unit, year: row.period.year), default: []].append((row.period, removed)) }
         var rows = UnitPeriodRows()
         for (year, periods) in years {
-            var drafts = periods.map { RowDraft(period: $0.period, removed: $0.removed, created: insertingCreated && !$0.removed) }
+            var drafts = periods.map { RowDraft(period: $0.period, created: insertingCreated && !$0.removed) }
             for element in elementCodes {
                 let yearKey = CellYearKey(unit: year.unit, year: year.year, element: element)
                 store.withYear(yearKey) { cells in
@@ -159,10 +159,10 @@ struct EngineRepository: Sendable {
         var year: Int
     }
 
-    /// A row being gathered: its cells and indicator values, and whether all of them are new.
+    /// A row being gathered: its cells and indicator values, and whether all of them are new
+    /// (then it is COPYed in rather than upserted).
     private struct RowDraft {
         var period: Period
-        var removed: Bool
         var created: Bool
         var cells: [(element: String, state: CellState)] = []
         var indicators: [(indicator: String, value: IndicatorValue)] = []

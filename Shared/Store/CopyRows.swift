@@ -57,12 +57,12 @@ public struct CopyRowWriter {
             return
         }
         // Most fields (codes, numbers, names) need no escaping: check the bytes once.
-        let clean = text.utf8.withContiguousStorageIfAvailable { !Self.mayNeedEscaping($0) } ?? !text.utf8.contains(where: Self.needsEscape)
-        guard !clean else {
+        let escaping = text.utf8.withContiguousStorageIfAvailable(Self.mayNeedEscaping) ?? text.utf8.contains(where: Self.needsEscape)
+        if escaping {
+            writeEscaped(text.utf8)
+        } else {
             buffer.writeString(text)
-            return
         }
-        writeEscaped(text.utf8)
     }
 
     /// Text given as its UTF-8 bytes (a JSON document as a writer made it), escaped as needed.

@@ -72,6 +72,7 @@ public struct InMemoryCellStore: Sendable {
         return all
     }
 
+    /// Counted on each call, not kept: for logs, audits and tests.
     public var cellCount: Int {
         years.values.reduce(0) { count, year in count + year.slots.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
     }

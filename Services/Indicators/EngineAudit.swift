@@ -118,8 +118,10 @@ extension EngineAudit {
         }
 
         public func restrict(_ store: InMemoryCellStore) -> InMemoryCellStore {
-            InMemoryCellStore(cells: store.allCells().filter { contains($0.key.unit, $0.key.period) },
-                              indicators: store.indicators.filter { contains($0.key.unit, $0.key.period) })
+            var restricted = store
+            restricted.filterCells { contains($0.unit, $0.period) }
+            restricted.indicators = restricted.indicators.filter { contains($0.key.unit, $0.key.period) }
+            return restricted
         }
     }
 

@@ -117,13 +117,13 @@ struct EngineRepository: Sendable {
         }
         // By unit and year: a year of a unit's cells of one element is found once for all of
         // the year's rows.
-        var years: [UnitYear: [(period: Period, removed: Bool)]] = [:]
-        for (row, removed) in touched { years[UnitYear(unit: row.unit, year: row.period.year), default: []].append((row.period, removed)) }
+        var byYear: [UnitYear: [(period: Period, removed: Bool)]] = [:]
+        for (row, removed) in touched { byYear[UnitYear(unit: row.unit, year: row.period.year), default: []].append((row.period, removed)) }
         var rows = UnitPeriodRows()
-        for (year, periods) in years {
+        for (unitYear, periods) in byYear {
             var drafts = periods.map { RowDraft(period: $0.period, created: insertingCreated && !$0.removed) }
             for element in elementCodes {
-                let yearKey = CellYearKey(unit: year.unit, year: year.year, element: element)
+                let yearKey = CellYearKey(unit: unitYear.unit, year: unitYear.year, element: element)
                 store.withYear(yearKey) { cells in
                     for index in drafts.indices {
                         let slot = CellYear.slot(of: drafts[index].period)
@@ -134,7 +134,7 @@ struct EngineRepository: Sendable {
                 }
             }
             for var draft in drafts {
-                let row = UnitPeriodKey(unit: year.unit, period: draft.period)
+                let row = UnitPeriodKey(unit: unitYear.unit, period: draft.period)
                 for indicator in indicatorCodes {
                     let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
                     guard let value = store.indicators[key] else { continue }

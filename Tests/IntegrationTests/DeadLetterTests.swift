@@ -20,27 +20,20 @@ struct DeadLetterTests {
 
             let communes = catalog.units.units.values.filter { $0.tree == .current && $0.level == .commune }.map(\.code).sorted()
             let month = Period.month(2026, 3)
-            func observations(_ unit: UnitCode, _ sequence: Int) throws -> [UInt8] {
-                let batch = ObservationBatch(province: catalog.units.province(of: unit) ?? unit, origin: .events, sequence: Int64(sequence),
+            /// One dossier received at `unit` in March 2026, as dx-ingest would publish it.
+            func message(_ unit: UnitCode, province: UnitCode? = nil, schema: String = ObservationBatch.schema, sequence: Int) throws -> [UInt8] {
+                let batch = ObservationBatch(province: province ?? catalog.units.province(of: unit) ?? unit, origin: .events, sequence: Int64(sequence),
                                              observations: [Observation(unit: unit, period: month, element: "dossiers_received_total", delta: 1)])
-                return try MessageCoding.encode(Envelope(schema: ObservationBatch.schema, source: "dead-letter-test", data: batch))
+                return try MessageCoding.encode(Envelope(schema: schema, source: "dead-letter-test", data: batch))
             }
             let notJSON = 17, otherSchema = 64, unknownUnit = 101
             var values: [[UInt8]] = []
             for index in 0..<120 {
                 switch index {
-                case notJSON:
-                    values.append(Array("not json {".utf8))
-                case otherSchema:
-                    let batch = ObservationBatch(province: catalog.units.province(of: communes[0]) ?? communes[0], origin: .events, sequence: 1,
-                                                 observations: [Observation(unit: communes[0], period: month, element: "dossiers_received_total", delta: 1)])
-                    values.append(try MessageCoding.encode(Envelope(schema: "dx.something-else.v1", source: "dead-letter-test", data: batch)))
-                case unknownUnit:
-                    let batch = ObservationBatch(province: "01", origin: .events, sequence: 1,
-                                                 observations: [Observation(unit: "99999", period: month, element: "dossiers_received_total", delta: 1)])
-                    values.append(try MessageCoding.encode(Envelope(schema: ObservationBatch.schema, source: "dead-letter-test", data: batch)))
-                default:
-                    values.append(try observations(communes[index * 37 % communes.count], index))
+                case notJSON: values.append(Array("not json {".utf8))
+                case otherSchema: values.append(try message(communes[0], schema: "dx.something-else.v1", sequence: index))
+                case unknownUnit: values.append(try message("99999", province: "01", sequence: index))
+                default: values.append(try message(communes[index * 37 % communes.count], sequence: index))
                 }
             }
             // One key: one partition, in this order.

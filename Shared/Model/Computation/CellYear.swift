@@ -29,6 +29,16 @@ public struct CellYear: Sendable, Hashable {
         }
     }
 
+    /// The slots of the quarter and the year around `period`, a bit per slot: what a change of
+    /// its cell makes stale.
+    static func enclosingSlots(of period: Period) -> UInt32 {
+        switch period.type {
+        case .month: 1 << slot(of: period.containing(.quarter)) | 1 << slot(of: .year(period.year))
+        case .quarter: 1 << slot(of: .year(period.year))
+        case .year: 0
+        }
+    }
+
     /// The slots of the periods of type `finer` that make up `period`, in order.
     static func subslots(of period: Period, _ finer: PeriodType) -> Range<Int> {
         let first = slot(of: Period(type: finer, year: period.year, index: (period.firstMonth - 1) / finer.months + 1))

@@ -119,8 +119,8 @@ public struct IncrementalComputation: Sendable {
         func ownInputsChanged(_ key: CellKey, at depth: Int) -> Bool {
             fromInputs && initial[depth]?.contains(key) == true
         }
-        // The quarters (bits 0–3) and the year (bit 4) to recompute in each year of cells.
-        var derivedDirty: [CellYearKey: UInt8] = [:]
+        // The quarters and years to recompute, a bit per slot of their `CellYear`.
+        var derivedDirty: [CellYearKey: UInt32] = [:]
         var indicatorDirty = Set<IndicatorKey>()
 
         // Deepest level first, so a parent is computed after all its children.
@@ -154,7 +154,7 @@ public struct IncrementalComputation: Sendable {
                         dirty[parentDepth, default: []].insert(CellKey(unit: parent, period: key.period, element: rate))
                     }
                 }
-                let enclosing = Self.enclosingSlots(of: key.period)
+                let enclosing = CellYear.enclosingSlots(of: key.period)
                 if enclosing != 0 { derivedDirty[CellYearKey(key), default: 0] |= enclosing }
                 markIndicators(unit: key.unit, period: key.period, element: key.element, into: &indicatorDirty)
             }
@@ -165,7 +165,7 @@ public struct IncrementalComputation: Sendable {
         for (yearKey, periods) in derivedDirty {
             guard let element = catalog.elements[yearKey.element] else { continue }
             store.modifyYear(yearKey) { cells in
-                for slot in 12..<CellYear.slotCount where periods & (1 << (slot - 12)) != 0 {
+                for slot in 0..<CellYear.slotCount where periods & (1 << slot) != 0 {
                     let period = CellYear.period(ofSlot: slot, year: yearKey.year)
                     let new = CellFormula.derived(element: element, subperiods: cells.slots[CellYear.subslots(of: period, element.periodType)])
                     changes.recomputations += 1
@@ -201,16 +201,6 @@ public struct IncrementalComputation: Sendable {
     private func markIndicators(unit: UnitCode, period: Period, element: String, into set: inout Set<IndicatorKey>) {
         for indicator in catalog.indicators(using: element) {
             set.insert(IndicatorKey(unit: unit, period: period, indicator: indicator.code))
-        }
-    }
-
-    /// The `CellYear` slots of the quarter and year around a period, as bits from slot 12 (the
-    /// first quarter) up: what a change of its cell makes stale.
-    static func enclosingSlots(of period: Period) -> UInt8 {
-        switch period.type {
-        case .month: UInt8(1) << ((period.index - 1) / 3) | (1 << 4)
-        case .quarter: 1 << 4
-        case .year: 0
         }
     }
 

@@ -109,7 +109,7 @@ struct IngestRoutes: Sendable {
         }
         let submission = ReportSubmission(
             reportID: parsed.header.reportID, revision: parsed.header.revision, rows: checked.rows,
-            rejected: checked.errors, contentDigest: ReportSubmission.digest(checked.rows)
+            rejected: checked.errors, contentDigest: checked.contentDigest
         )
         switch try await retryingConflicts({ try await reports.accept(submission, token: token) }) {
         case .accepted(let receipt):

@@ -8,13 +8,21 @@ import Foundation
 enum JSONReportParser {
     /// `partial` may also come as the query parameter `?partial=true`; the body's field wins.
     static func parse(_ body: [UInt8], partialByDefault: Bool = false) throws(Problem) -> (header: ReportHeader, rows: [ReportValidator.RawRow]) {
-        let document: JSONValue
+        // The observations are read into rows as the body is read; a row's missing unit and
+        // period are filled from the document's defaults at the end, which may come after them.
+        var rows: [ReportValidator.RawRow] = []
+        var fields = [JSONValue?](repeating: nil, count: ObservationField.allCases.count)
+        let parsed: (object: JSONValue, streamedArray: Bool)
         do throws(JSONSyntaxError) {
-            document = try JSONParser.parse(body)
+            parsed = try JSONParser.parseObject(body, streaming: "observations", restart: { rows.removeAll() }) { (parser, index) throws(JSONSyntaxError) in
+                let item = try parser.selectedMembers(ObservationField.names, into: &fields, depth: JSONParser.streamedElementDepth)
+                rows.append(row(index: index, notAnObject: item, fields: fields))
+            }
         } catch {
             throw Problem.badRequest("the body is not valid JSON: \(error)",
                                      errors: [.init(line: error.line, field: "body", reason: "not valid JSON: column \(error.column): \(error.reason)")])
         }
+        let document = parsed.object
         guard case .object = document else { throw Problem.badRequest("the body must be a JSON object, not \(document.kind)") }
 
         var headerErrors: [Problem.RowError] = []
@@ -43,36 +51,47 @@ enum JSONReportParser {
                 headerErrors.append(.init(line: 0, field: field, reason: "\(field) must be a string, not \(value.kind)", pointer: "/\(field)"))
             }
         }
-        guard case .array(let observations)? = document["observations"] else {
+        guard parsed.streamedArray else {
             headerErrors.append(.init(line: 0, field: "observations", reason: "observations must be an array of {unit, period, element, value}", pointer: "/observations"))
             throw Problem.invalid(headerErrors, rows: 0)
         }
-        if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: observations.count) }
+        if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: rows.count) }
 
-        let defaultUnit = string(document["unit"])
-        let defaultPeriod = string(document["period"])
-
-        let rows = observations.enumerated().map { index, item -> ReportValidator.RawRow in
-            guard case .object = item else {
-                return ReportValidator.RawRow(line: index + 1, value: .missing, observationIndex: index,
-                                              shapeError: ("observation", "an observation must be an object {unit, period, element, value}, not \(item.kind)"))
-            }
-            let value: ReportValidator.RawValue = switch item["value"] {
-            case .number(let number)?: .number(number)
-            case nil, .null?: .missing
-            case .string(let text)? where ReportValidator.isNonFinite(text.trimmingCharacters(in: .whitespaces)): .text(text)
-            case let other?: .wrongType(other.kind)
-            }
-            return ReportValidator.RawRow(
-                line: index + 1,
-                unit: string(item["unit"]) ?? defaultUnit,
-                period: string(item["period"]) ?? defaultPeriod,
-                element: string(item["element"]),
-                value: value,
-                observationIndex: index
-            )
+        if let defaultUnit = string(document["unit"]) {
+            for i in rows.indices where rows[i].unit == nil && rows[i].shapeError == nil { rows[i].unit = defaultUnit }
+        }
+        if let defaultPeriod = string(document["period"]) {
+            for i in rows.indices where rows[i].period == nil && rows[i].shapeError == nil { rows[i].period = defaultPeriod }
         }
         return (ReportHeader(reportID: reportID, revision: revision, partial: partial), rows)
+    }
+
+    /// The members of an observation the rows are made of.
+    private enum ObservationField: Int, CaseIterable {
+        case unit, period, element, value
+        static let names = allCases.map { "\($0)" }
+    }
+
+    /// One observation as a raw row: `notAnObject` is the observation when it was no object.
+    private static func row(index: Int, notAnObject item: JSONValue?, fields: [JSONValue?]) -> ReportValidator.RawRow {
+        if let item {
+            return ReportValidator.RawRow(line: index + 1, value: .missing, observationIndex: index,
+                                          shapeError: ("observation", "an observation must be an object {unit, period, element, value}, not \(item.kind)"))
+        }
+        let value: ReportValidator.RawValue = switch fields[ObservationField.value.rawValue] {
+        case .number(let number)?: .number(number)
+        case nil, .null?: .missing
+        case .string(let text)? where ReportValidator.isNonFinite(text.trimmingCharacters(in: .whitespaces)): .text(text)
+        case let other?: .wrongType(other.kind)
+        }
+        return ReportValidator.RawRow(
+            line: index + 1,
+            unit: string(fields[ObservationField.unit.rawValue]),
+            period: string(fields[ObservationField.period.rawValue]),
+            element: string(fields[ObservationField.element.rawValue]),
+            value: value,
+            observationIndex: index
+        )
     }
 
     private static func string(_ value: JSONValue?) -> String? {
@@ -89,13 +108,10 @@ enum JSONReportParser {
 extension ReportSubmission {
     /// A digest of the rows in a canonical order: the same values in any order or format give
     /// the same digest.
-    static func digest(_ rows: [ReportRow]) -> [UInt8] {
+    /// `order` lists the rows' indices by (unit, element, period); see `ReportValidator.Checked`.
+    static func digest(_ rows: [ReportRow], order: [Int]) -> [UInt8] {
         // The bytes of "unit\u{1}period\u{1}element\u{1}value\u{0}" per row, in key order,
         // written into one buffer and hashed at once.
-        let order = rows.indices.sorted {
-            let (a, b) = (rows[$0], rows[$1])
-            return (a.unit, a.element, a.period) < (b.unit, b.element, b.period)
-        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(rows.count * 40)
         for index in order {

@@ -122,16 +122,26 @@ struct JSONParser {
 
     /// Lines and columns of errors count from the start of the slice.
     static func parse(_ bytes: ArraySlice<UInt8>) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes)
-        parser.skipWhitespace()
-        if parser.index == bytes.startIndex, bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-            parser.index = bytes.startIndex + 3
-            parser.skipWhitespace()
-        }
+        var parser = JSONParser(starting: bytes)
         let value = try parser.value(depth: 0)
-        parser.skipWhitespace()
-        guard parser.index == bytes.endIndex else { throw parser.error("unexpected text after the JSON value") }
+        try parser.finish()
         return value
+    }
+
+    /// At the first value: past leading whitespace and a UTF-8 byte order mark.
+    private init(starting bytes: ArraySlice<UInt8>) {
+        self.init(bytes)
+        skipWhitespace()
+        if index == bytes.startIndex, bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            index = bytes.startIndex + 3
+            skipWhitespace()
+        }
+    }
+
+    /// Nothing but whitespace may follow the value.
+    private mutating func finish() throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard index == bytes.endIndex else { throw error("unexpected text after the JSON value") }
     }
 
     private func error(_ reason: String, at position: Int? = nil) -> JSONSyntaxError {
@@ -189,50 +199,63 @@ struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        var object = JSONObject()
+        try members { (name, parser) throws(JSONSyntaxError) in object.append(name, try parser.value(depth: depth + 1)) }
+        return .object(object)
+    }
+
+    private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        var values: [JSONValue] = []
+        try elements { (parser) throws(JSONSyntaxError) in values.append(try parser.value(depth: depth + 1)) }
+        return .array(values)
+    }
+
+    /// The members of the object here, each name given to `member` with the parser at its value,
+    /// which `member` must read.
+    private mutating func members(_ member: (String, inout JSONParser) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
         index += 1
-        var members = JSONObject()
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return
         }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a member name in double quotes, found \(describeCurrent())") }
-            let key = try string()
+            let name = try string()
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after the member name, found \(describeCurrent())") }
             index += 1
             skipWhitespace()
-            members.append(key, try value(depth: depth + 1))
+            try member(name, &self)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(members)
+                return
             default: throw error("expected ',' or '}' in an object, found \(describeCurrent())")
             }
         }
     }
 
-    private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    /// The elements of the array here, `element` called with the parser at each, which it must read.
+    private mutating func elements(_ element: (inout JSONParser) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
         index += 1
-        var elements: [JSONValue] = []
         skipWhitespace()
         if current == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try value(depth: depth + 1))
+            try element(&self)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
                 index += 1
-                return .array(elements)
+                return
             default: throw error("expected ',' or ']' in an array, found \(describeCurrent())")
             }
         }
@@ -355,5 +378,63 @@ struct JSONParser {
         }
         return JSONNumber(quantity: Quantity(significand: significand, exponent: exponent, negative: negative),
                           significand: significand, exponent: exponent, negative: negative)
+    }
+}
+
+/// Reading a large array without building it: a report's thousands of observations are read
+/// member by member into the report's rows, where a `JSONValue` per observation (an object, its
+/// member list, a name per member) cost as much again as reading the bytes.
+extension JSONParser {
+    static let streamedElementDepth = 2
+
+    /// Reads a top-level object whose member `streamed`, when it is an array, has each element
+    /// handed to `element` (with its index) instead of being kept; the other members are kept.
+    /// `restart` is called when `streamed` comes again, since the last of a repeated name counts.
+    /// A body that is not an object comes back as parsed, for the caller to refuse.
+    /// The elements are at depth `streamedElementDepth` (the object is at 0, the array at 1).
+    static func parseObject(
+        _ bytes: [UInt8], streaming streamed: String, restart: () -> Void,
+        element: (inout JSONParser, Int) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) -> (object: JSONValue, streamedArray: Bool) {
+        var parser = JSONParser(starting: bytes[...])
+        guard parser.current == UInt8(ascii: "{") else {
+            let value = try parser.value(depth: 0)
+            try parser.finish()
+            return (value, false)
+        }
+        var members = JSONObject()
+        var streamedArray = false
+        var seen = false
+        try parser.members { (name, parser) throws(JSONSyntaxError) in
+            guard name == streamed, parser.current == UInt8(ascii: "[") else {
+                if name == streamed { streamedArray = false }
+                members.append(name, try parser.value(depth: 1))
+                return
+            }
+            if seen { restart() }
+            seen = true
+            streamedArray = true
+            var index = 0
+            try parser.elements { (parser) throws(JSONSyntaxError) in
+                try element(&parser, index)
+                index += 1
+            }
+        }
+        try parser.finish()
+        return (.object(members), streamedArray)
+    }
+
+    /// Reads the value here at `depth`. For an object, sets `values[i]` to the value of the
+    /// member `names[i]` (the last one, if repeated; nil if absent), reads past the other
+    /// members without keeping them, and returns nil; any other value is returned.
+    mutating func selectedMembers(_ names: [String], into values: inout [JSONValue?], depth: Int) throws(JSONSyntaxError) -> JSONValue? {
+        guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth) levels") }
+        guard current == UInt8(ascii: "{") else { return try value(depth: depth) }
+        for i in values.indices { values[i] = nil }
+        try members { (name, parser) throws(JSONSyntaxError) in
+            let value = try parser.value(depth: depth + 1)
+            if let i = names.firstIndex(of: name) { values[i] = value }
+        }
+        return nil
     }
 }

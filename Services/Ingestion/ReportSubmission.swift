@@ -87,9 +87,22 @@ struct ReportValidator {
         case wrongType(String)
     }
 
+    /// What `check` finds: the valid rows, in the order given, and every problem.
+    struct Checked {
+        var rows: [ReportRow]
+        var errors: [Problem.RowError]
+        var outOfScope: [Problem.RowError]
+        /// `rows`' indices in the digest's canonical order (unit, element, period), found from
+        /// each unit's and element's rank among the report's names instead of comparing codes.
+        var canonicalOrder: [Int]
+
+        /// Identifies the rows' content whatever their order (`ReportSubmission.digest`).
+        var contentDigest: [UInt8] { ReportSubmission.digest(rows, order: canonicalOrder) }
+    }
+
     /// Valid rows, and every problem of every invalid one: a row with an unknown unit and a
     /// negative value gets both reported, so a client fixes a file in one round.
-    func check(_ raws: [RawRow]) -> (rows: [ReportRow], errors: [Problem.RowError], outOfScope: [Problem.RowError]) {
+    func check(_ raws: [RawRow]) -> Checked {
         var rows: [ReportRow] = []
         rows.reserveCapacity(raws.count)
         var errors: [Problem.RowError] = []
@@ -167,9 +180,14 @@ struct ReportValidator {
             case .missing: fail("value", "value is missing")
             case .wrongType(let kind): fail("value", "value must be a number, not \(kind)")
             }
-            // The catalog's rules, as far as the fields that could be read allow.
-            for violation in ObservationRules.problems(unit: names.units[unit], period: period, element: names.elements[element], value: value, today: today) {
-                fail(violation.field.rawValue, violation.reason)
+            // The catalog's rules, as far as the fields that could be read allow; their reasons
+            // are written only for a row that breaks one.
+            if unit != 0, element != 0, let period, let value,
+               ObservationRules.passes(names.subject(unit: unit, element: element), period: period, value: value, today: today) {
+            } else {
+                for violation in ObservationRules.problems(unit: names.units[unit], period: period, element: names.elements[element], value: value, today: today) {
+                    fail(violation.field.rawValue, violation.reason)
+                }
             }
             if unit != 0 && !names.unitInScope[unit] {
                 outOfScope.append(Problem.RowError(line: raw.line, field: "unit", reason: Self.outsideScope(names.units[unit]!, scope: scope, catalog: catalog),
@@ -183,7 +201,7 @@ struct ReportValidator {
                 fail("element", "\(names.elements[element]!.code) for \(names.units[unit]!.code) \(period) is given twice (first on line \(rows[first].line))")
                 continue
             }
-            rows.append(ReportRow(line: raw.line, unit: names.units[unit]!.code, period: period, element: names.elements[element]!.code, value: value))
+            rows.append(ReportRow(line: raw.line, unit: names.unitCodes[unit], period: period, element: names.elementCodes[element], value: value))
             rowCells.append(cell)
         }
 
@@ -201,8 +219,23 @@ struct ReportValidator {
                 ))
             }
         }
-        let badLines = Set(errors.map(\.line))
-        return (rows.filter { !badLines.contains($0.line) }, errors.sorted { ($0.line, $0.field) < ($1.line, $1.field) }, outOfScope)
+        if !errors.isEmpty {
+            let badLines = Set(errors.map(\.line))
+            let kept = rows.indices.filter { !badLines.contains(rows[$0].line) }
+            rows = kept.map { rows[$0] }
+            rowCells = kept.map { rowCells[$0] }
+        }
+        let ranks = names.ranks()
+        let canonicalOrder = rowCells.indices.sorted { a, b in
+            let (x, y) = (rowCells[a], rowCells[b])
+            let (xu, yu) = (ranks.units[x.unit], ranks.units[y.unit])
+            if xu != yu { return xu < yu }
+            let (xe, ye) = (ranks.elements[x.element], ranks.elements[y.element])
+            if xe != ye { return xe < ye }
+            return x.period < y.period
+        }
+        return Checked(rows: rows, errors: errors.sorted { ($0.line, $0.field) < ($1.line, $1.field) }, outOfScope: outOfScope,
+                       canonicalOrder: canonicalOrder)
     }
 
     /// Why a row or event for `unit` is refused to a token for `scope`.
@@ -240,14 +273,31 @@ struct ReportNames {
     /// Whether each unit lies within the token's unit.
     private(set) var unitInScope: [Bool] = [true]
     private(set) var elements: [DataElement?] = [nil]
+    /// The catalog's codes and what the rules need, by position, so a row copies none of the
+    /// units and elements above.
+    private(set) var unitCodes: [UnitCode] = [UnitCode("")]
+    private(set) var elementCodes: [String] = [""]
+    private var lifetimes: [(validFrom: Day?, validTo: Day?)] = [(nil, nil)]
+    private var kinds: [(periodType: PeriodType, valueType: ValueType)] = [(.month, .count)]
     private var unitPositions: [String: Int] = [:]
     private var elementPositions: [String: Int] = [:]
+    /// The unit of the row before: most reports give a unit's rows one after another.
+    private var lastUnit: (code: String, position: Int)?
 
     mutating func unit(_ code: String, catalog: Catalog, scope: UnitCode) -> Int {
+        if let lastUnit, lastUnit.code == code { return lastUnit.position }
+        let position = lookUpUnit(code, catalog: catalog, scope: scope)
+        lastUnit = (code, position)
+        return position
+    }
+
+    private mutating func lookUpUnit(_ code: String, catalog: Catalog, scope: UnitCode) -> Int {
         if let position = unitPositions[code] { return position }
         guard let place = catalog.units.place(of: UnitCode(code)) else { return 0 }
         units.append(place.unit)
         unitInScope.append(place.isWithin(subtreeOf: scope))
+        unitCodes.append(place.unit.code)
+        lifetimes.append((place.unit.validFrom, place.unit.validTo))
         unitPositions[code] = units.count - 1
         return units.count - 1
     }
@@ -256,8 +306,32 @@ struct ReportNames {
         if let position = elementPositions[code] { return position }
         guard let element = catalog.elements[code] else { return 0 }
         elements.append(element)
+        elementCodes.append(element.code)
+        kinds.append((element.periodType, element.valueType))
         elementPositions[code] = elements.count - 1
         return elements.count - 1
+    }
+
+    /// What the catalog's rules need of a unit and an element found in it (positions above 0).
+    func subject(unit: Int, element: Int) -> ObservationRules.Subject {
+        ObservationRules.Subject(validFrom: lifetimes[unit].validFrom, validTo: lifetimes[unit].validTo,
+                                 periodType: kinds[element].periodType, valueType: kinds[element].valueType)
+    }
+
+    /// Each position's rank among the report's codes in code order (equal codes, equal ranks):
+    /// sorting rows by ranks orders them as sorting by their codes would.
+    func ranks() -> (units: [Int], elements: [Int]) {
+        func ranks<Code: Comparable>(_ codes: [Code]) -> [Int] {
+            var ranks = [Int](repeating: 0, count: codes.count)
+            var rank = 0
+            let order = codes.indices.sorted { codes[$0] < codes[$1] }
+            for (i, position) in order.enumerated() {
+                if i > 0 && codes[order[i - 1]] < codes[position] { rank += 1 }
+                ranks[position] = rank
+            }
+            return ranks
+        }
+        return (ranks(unitCodes), ranks(elementCodes))
     }
 
     /// Per element position, the positions of the denominators it is divided by that the report

@@ -175,4 +175,38 @@ struct IngestionParsingTests {
         #expect(checked.errors.contains { $0.reason.contains("has not started yet") })
         #expect(checked.errors.contains { $0.reason == "a negative value (-3.5) cannot be a count or a rate" })
     }
+    @Test("a report's content digest is the same in any order, and orders rows by the codes of unit, element and period")
+    func contentDigestOrder() {
+        let catalog = TestDatabase.catalogFiles.catalog
+        let validator = ReportValidator(catalog: catalog, scope: "VN", today: Day(year: 2026, month: 11, day: 22))
+        // Units and elements whose first appearance is not their code order.
+        let units = ["old-19558", "old-19555", "old-467"]
+        let elements = ["households_with_smartphone", "households_total", "households_with_fibre", "households_with_computer"]
+        var raws: [ReportValidator.RawRow] = []
+        for unit in units {
+            for element in elements {
+                for year in [2023, 2022] {
+                    // Totals above their parts, so no numerator exceeds its denominator.
+                    let value = element == "households_total" ? 1_000 + raws.count : raws.count
+                    raws.append(.init(line: raws.count + 1, unit: unit, period: "\(year)", element: element, value: .text("\(value)")))
+                }
+            }
+        }
+        let checked = validator.check(raws)
+        #expect(checked.errors.isEmpty, "\(checked.errors)")
+        #expect(checked.rows.count == raws.count)
+        let byCodes = checked.rows.indices.sorted {
+            let (a, b) = (checked.rows[$0], checked.rows[$1])
+            return (a.unit, a.element, a.period) < (b.unit, b.element, b.period)
+        }
+        #expect(checked.canonicalOrder == byCodes)
+        var generator = SeededGenerator(seed: 7)
+        for _ in 0..<20 {
+            let shuffled = validator.check(raws.shuffled(using: &generator))
+            #expect(shuffled.contentDigest == checked.contentDigest)
+        }
+        var changed = raws
+        changed[2].value = .text("2000")
+        #expect(validator.check(changed).contentDigest != checked.contentDigest)
+    }
 }

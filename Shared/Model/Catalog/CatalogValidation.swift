@@ -187,6 +187,43 @@ public enum ObservationRules {
         return found
     }
 
+    /// What the rules need of a unit and an element, small enough to keep per row: a report's
+    /// rows name the same few units and elements again and again, and copying a whole
+    /// `AdministrativeUnit` or `DataElement` for each row cost more than the rules themselves.
+    public struct Subject: Sendable {
+        public var validFrom: Day?
+        public var validTo: Day?
+        public var periodType: PeriodType
+        public var valueType: ValueType
+
+        public init(validFrom: Day?, validTo: Day?, periodType: PeriodType, valueType: ValueType) {
+            self.validFrom = validFrom
+            self.validTo = validTo
+            self.periodType = periodType
+            self.valueType = valueType
+        }
+
+        public init(unit: AdministrativeUnit, element: DataElement) {
+            self.init(validFrom: unit.validFrom, validTo: unit.validTo, periodType: element.periodType, valueType: element.valueType)
+        }
+    }
+
+    /// Whether an observation breaks none of the rules `problems(unit:period:element:value:today:)`
+    /// checks: the same rules, without building their messages. A caller asks `problems` only
+    /// when this is false, for the reasons.
+    public static func passes(_ subject: Subject, period: Period, value: Quantity, today: Day?) -> Bool {
+        guard period.type == subject.periodType else { return false }
+        let end = period.end
+        if let validFrom = subject.validFrom, end < validFrom { return false }
+        if let validTo = subject.validTo, validTo < end { return false }
+        if let today, today < period.start { return false }
+        if value < 0 { return false }
+        switch subject.valueType {
+        case .percent: return !(value > 100)
+        case .count: return value.isWholeNumber
+        }
+    }
+
     /// The rules for a unit and element already looked up in the catalog (nil: not read, or not
     /// in the catalog, which the caller reports in its own words). No array is built for a
     /// valid observation: this runs for every row of every request.

@@ -21,7 +21,7 @@ struct IngestBench: AsyncParsableCommand {
             --clients concurrent clients; the time runs from the first request to the moment the last
             outbox row was acknowledged by Kafka (ingest.outbox.published_at). That is done --runs times,
             each run with rows of its own, the fastest counting (every run's rate is printed). The
-            same rows are COPYed into a scratch table shaped like ingest.report_values in the same
+            same rows are COPYed into a scratch table LIKE ingest.report_values INCLUDING ALL in the same
             database three times, the fastest counting, taking turns with the runs (run, COPY, run,
             COPY, ...; the side with more goes on alone), so a slow spell of the machine falls on both
             sides. The same for dossier events (a scratch table LIKE ingest.events INCLUDING ALL: its
@@ -115,10 +115,8 @@ struct IngestBench: AsyncParsableCommand {
             }
 
             // Reports.
-            let reportRowsCopy = ScratchCopy(table: "bench_copy_report_values_\(run)", definition: """
-                report_id text NOT NULL, unit text NOT NULL, period text NOT NULL, element text NOT NULL, value numeric NOT NULL,
-                PRIMARY KEY (report_id, unit, period, element)
-                """, columns: ["report_id", "unit", "period", "element", "value"]) { emit in
+            let reportRowsCopy = ScratchCopy(table: "bench_copy_report_values_\(run)", definition: "LIKE ingest.report_values INCLUDING ALL",
+                                             columns: ["report_id", "unit", "period", "element", "value"]) { emit in
                 for r in 0..<reportCount {
                     for row in workload.reportRows(r, observations: perReport) {
                         emit("bench-\(run)-\(r)\t\(row.unit)\t2025\t\(row.element)\t\(row.value)\n")

@@ -65,7 +65,7 @@ enum OutboxRecovery {
                 WHERE published_at IS NULL AND message_id = ANY($1::uuid[])
                 """, binds: {
                     var binds = PostgresBindings()
-                    try binds.append(Array(found), context: .default)
+                    binds.append(Array(found), context: .default)
                     return binds
                 }()))
         }

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
-import Synchronization
 
 /// The shape of dx-alerts' background work (operator actions, webhooks, the missing-report
 /// timer): do one pass, then sleep until the pass says the next is due, a NOTIFY on the channel
@@ -22,10 +21,12 @@ struct PassLoop: Sendable {
 
     /// Runs `pass` until shutdown; `pass` returns when it next has work due, if it knows.
     func run(_ pass: @escaping @Sendable () async throws -> Date?) async {
-        let stopping = Stop()
+        let stopping = StopFlag()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                if let channel { group.addTask { await listen(on: channel, until: stopping) } }
+                if let channel {
+                    group.addTask { await database.wakeOnNotifications(on: channel, wake: wake, until: stopping, logger: logger) }
+                }
                 while !stopping.isStopped {
                     var wait = pollInterval
                     do {
@@ -44,25 +45,5 @@ struct PassLoop: Sendable {
             stopping.stop()
             wake.signal()
         }
-    }
-
-    private func listen(on channel: String, until stopping: Stop) async {
-        while !stopping.isStopped && !Task.isCancelled {
-            do {
-                try await database.withConnection { connection in
-                    for try await _ in try await connection.listen(channel) { wake.signal() }
-                }
-            } catch {
-                if Task.isCancelled || stopping.isStopped { return }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-    }
-
-    /// A flag the shutdown handler sets and the loop reads.
-    private final class Stop: Sendable {
-        private let state = Mutex(false)
-        var isStopped: Bool { state.withLock { $0 } }
-        func stop() { state.withLock { $0 = true } }
     }
 }

@@ -59,15 +59,15 @@ public struct Outbox: Sendable {
                 RETURNING 1
             )
             SELECT pg_notify('\(channel)', '') FROM (SELECT 1 FROM written LIMIT 1) AS any_written
-            """, binds: try binds(ids, topics, keys, payloads)), logger: logger)
+            """, binds: binds(ids, topics, keys, payloads)), logger: logger)
     }
 
-    private func binds(_ ids: [UUID], _ topics: [String], _ keys: [String], _ payloads: [ByteBuffer]) throws -> PostgresBindings {
+    private func binds(_ ids: [UUID], _ topics: [String], _ keys: [String], _ payloads: [ByteBuffer]) -> PostgresBindings {
         var binds = PostgresBindings(capacity: 4)
-        try binds.append(ids, context: .default)
-        try binds.append(topics, context: .default)
-        try binds.append(keys, context: .default)
-        try binds.append(payloads, context: .default)
+        binds.append(ids, context: .default)
+        binds.append(topics, context: .default)
+        binds.append(keys, context: .default)
+        binds.append(payloads, context: .default)
         return binds
     }
 }

@@ -5,7 +5,6 @@ import Logging
 import Metrics
 import PostgresNIO
 import ServiceLifecycle
-import Synchronization
 
 /// Publishes an outbox's rows to Kafka in the order they were written and marks them sent once
 /// the broker acknowledged them. LISTEN/NOTIFY wakes it at commit; polling is the fallback. A row
@@ -45,7 +44,7 @@ public final class OutboxRelay: Service, Sendable {
         let stopping = StopFlag()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen(until: stopping) }
+                group.addTask { await self.database.wakeOnNotifications(on: self.outbox.channel, wake: self.wake, until: stopping, logger: self.logger) }
                 await self.publishLoop(until: stopping)
                 group.cancelAll()
             }
@@ -136,27 +135,4 @@ public final class OutboxRelay: Service, Sendable {
         return result
     }
 
-    private func listen(until stopping: StopFlag) async {
-        while !stopping.isStopped && !Task.isCancelled {
-            do {
-                try await database.withConnection { connection in
-                    let notifications = try await connection.listen(outbox.channel)
-                    for try await _ in notifications {
-                        wake.signal()
-                    }
-                }
-            } catch {
-                if Task.isCancelled || stopping.isStopped { return }
-                logger.debug("outbox relay: LISTEN connection lost (\(error.postgresDescription)); polling until it is back")
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-    }
-}
-
-/// A flag set once from a shutdown handler and read by loops.
-final class StopFlag: Sendable {
-    private let state = Mutex(false)
-    var isStopped: Bool { state.withLock { $0 } }
-    func stop() { state.withLock { $0 = true } }
 }

@@ -329,7 +329,7 @@ struct ReliabilityTests {
             }
 
             // As if the relay had crashed after publishing and before marking the row: it publishes again.
-            try await pipeline.withAdmin { db in
+            _ = try await pipeline.withAdmin { db in
                 try await db.query("UPDATE ingest.outbox SET published_at = NULL WHERE message_id = \(id)")
             }
             let copies = try await reader.wait(for: "the message twice on the topic") { messages in

@@ -127,7 +127,7 @@ private func query(_ view: ReportCommand.View, units: [String]?, unit: String?, 
     let unitFilter = view == .ranking ? (unit.map { [$0] }) : units
     let select = columns.map { "\($0)::text" }.joined(separator: ", ")
     var binds = PostgresBindings()
-    try binds.append(unitFilter ?? [], context: .default)
+    binds.append(unitFilter ?? [], context: .default)
     binds.append(code ?? "")
     binds.append(period ?? "")
     binds.append(limit)

@@ -23,8 +23,8 @@ enum DXCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         process.standardInput = FileHandle.nullDevice
@@ -52,7 +52,7 @@ final class TansuProcess: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: path) else { throw TestFailure("DX_TEST_TANSU_BIN=\(path) is not an executable") }
         self.port = port ?? freePort()
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("tansu-\(UInt32.random(in: 0..<UInt32.max)).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(self.port)", "--advertised-listener-url", "tcp://127.0.0.1:\(self.port)",
                              "--storage-engine", "memory://tansu/"]

@@ -45,7 +45,7 @@ struct TestDatabase: Sendable {
         let admin = try DatabaseConfiguration(url: try TestEnvironment.postgresAdminURL)
         let name = "dx_\(label)_\(UInt32.random(in: 0..<UInt32.max))"
         let logger = TestEnvironment.logger("test-db")
-        try await withDatabase(admin, logger: logger) { database in
+        _ = try await withDatabase(admin, logger: logger) { database in
             try await database.query("CREATE DATABASE \(unescaped: name)")
         }
         var configuration = admin

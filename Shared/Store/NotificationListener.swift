@@ -1,0 +1,35 @@
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// A flag set once, from a graceful-shutdown handler, and read by the loops it stops.
+public final class StopFlag: Sendable {
+    private let state = Mutex(false)
+
+    public init() {}
+
+    public var isStopped: Bool { state.withLock { $0 } }
+
+    public func stop() { state.withLock { $0 = true } }
+}
+
+extension Database {
+    /// Signals `wake` at every NOTIFY on `channel`, on a connection of its own, until `stopping`
+    /// is set or the task is cancelled. A lost connection is logged and listened on again a
+    /// second later; meanwhile the loop being woken falls back to its polling.
+    public func wakeOnNotifications(on channel: String, wake: WakeSignal, until stopping: StopFlag, logger: Logger) async {
+        while !stopping.isStopped && !Task.isCancelled {
+            do {
+                try await withConnection { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        for try await _ in notifications { wake.signal() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled || stopping.isStopped { return }
+                logger.debug("LISTEN \(channel): connection lost (\(error.postgresDescription)); polling until it is back")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}

@@ -19,12 +19,41 @@ enum JSONReportParser {
                 rows.append(row(index: index, notAnObject: item, fields: fields))
             }
         } catch {
-            throw Problem.badRequest("the body is not valid JSON: \(error)",
-                                     errors: [.init(line: error.line, field: "body", reason: "not valid JSON: column \(error.column): \(error.reason)")])
+            throw syntaxProblem(error)
         }
         let document = parsed.object
-        guard case .object = document else { throw Problem.badRequest("the body must be a JSON object, not \(document.kind)") }
+        guard case .object = document else { throw notAnObject(document) }
+        var (header, headerErrors) = header(of: document, partialByDefault: partialByDefault)
+        guard parsed.streamedArray else {
+            headerErrors.append(Self.observationsMissing)
+            throw Problem.invalid(headerErrors, rows: 0)
+        }
+        if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: rows.count) }
 
+        if let defaultUnit = string(document["unit"]) {
+            for i in rows.indices where rows[i].unit == nil && rows[i].shapeError == nil { rows[i].unit = defaultUnit }
+        }
+        if let defaultPeriod = string(document["period"]) {
+            for i in rows.indices where rows[i].period == nil && rows[i].shapeError == nil { rows[i].period = defaultPeriod }
+        }
+        return (header, rows)
+    }
+
+    static func syntaxProblem(_ error: JSONSyntaxError) -> Problem {
+        Problem.badRequest("the body is not valid JSON: \(error)",
+                           errors: [.init(line: error.line, field: "body", reason: "not valid JSON: column \(error.column): \(error.reason)")])
+    }
+
+    static func notAnObject(_ document: JSONValue) -> Problem {
+        Problem.badRequest("the body must be a JSON object, not \(document.kind)")
+    }
+
+    static let observationsMissing = Problem.RowError(line: 0, field: "observations", reason: "observations must be an array of {unit, period, element, value}",
+                                                      pointer: "/observations")
+
+    /// The report's id, revision and partial flag from the document's members, and every problem
+    /// with them and with the `unit` and `period` defaults.
+    static func header(of document: JSONValue, partialByDefault: Bool) -> (header: ReportHeader, errors: [Problem.RowError]) {
         var headerErrors: [Problem.RowError] = []
         var reportID = ""
         switch document["reportId"] {
@@ -51,19 +80,7 @@ enum JSONReportParser {
                 headerErrors.append(.init(line: 0, field: field, reason: "\(field) must be a string, not \(value.kind)", pointer: "/\(field)"))
             }
         }
-        guard parsed.streamedArray else {
-            headerErrors.append(.init(line: 0, field: "observations", reason: "observations must be an array of {unit, period, element, value}", pointer: "/observations"))
-            throw Problem.invalid(headerErrors, rows: 0)
-        }
-        if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: rows.count) }
-
-        if let defaultUnit = string(document["unit"]) {
-            for i in rows.indices where rows[i].unit == nil && rows[i].shapeError == nil { rows[i].unit = defaultUnit }
-        }
-        if let defaultPeriod = string(document["period"]) {
-            for i in rows.indices where rows[i].period == nil && rows[i].shapeError == nil { rows[i].period = defaultPeriod }
-        }
-        return (ReportHeader(reportID: reportID, revision: revision, partial: partial), rows)
+        return (ReportHeader(reportID: reportID, revision: revision, partial: partial), headerErrors)
     }
 
     /// The members of an observation the rows are made of.
@@ -74,27 +91,34 @@ enum JSONReportParser {
 
     /// One observation as a raw row: `notAnObject` is the observation when it was no object.
     private static func row(index: Int, notAnObject item: JSONValue?, fields: [JSONValue?]) -> ReportValidator.RawRow {
-        if let item {
-            return ReportValidator.RawRow(line: index + 1, value: .missing, observationIndex: index,
-                                          shapeError: ("observation", "an observation must be an object {unit, period, element, value}, not \(item.kind)"))
-        }
-        let value: ReportValidator.RawValue = switch fields[ObservationField.value.rawValue] {
-        case .number(let number)?: .number(number)
-        case nil, .null?: .missing
-        case .string(let text)? where ReportValidator.isNonFinite(text.trimmingCharacters(in: .whitespaces)): .text(text)
-        case let other?: .wrongType(other.kind)
-        }
+        if let item { return shapeless(item, index: index) }
         return ReportValidator.RawRow(
             line: index + 1,
             unit: string(fields[ObservationField.unit.rawValue]),
             period: string(fields[ObservationField.period.rawValue]),
             element: string(fields[ObservationField.element.rawValue]),
-            value: value,
+            value: rawValue(fields[ObservationField.value.rawValue]),
             observationIndex: index
         )
     }
 
-    private static func string(_ value: JSONValue?) -> String? {
+    /// The row of an observation that is no object.
+    static func shapeless(_ item: JSONValue, index: Int) -> ReportValidator.RawRow {
+        ReportValidator.RawRow(line: index + 1, value: .missing, observationIndex: index,
+                               shapeError: ("observation", "an observation must be an object {unit, period, element, value}, not \(item.kind)"))
+    }
+
+    /// An observation's `value` member as the validator reads it.
+    static func rawValue(_ value: JSONValue?) -> ReportValidator.RawValue {
+        switch value {
+        case .number(let number)?: .number(number)
+        case nil, .null?: .missing
+        case .string(let text)? where ReportValidator.isNonFinite(text.trimmingCharacters(in: .whitespaces)): .text(text)
+        case let other?: .wrongType(other.kind)
+        }
+    }
+
+    static func string(_ value: JSONValue?) -> String? {
         if case .string(let text)? = value { return text }
         return nil
     }
@@ -106,9 +130,9 @@ enum JSONReportParser {
 }
 
 extension ReportSubmission {
-    /// A digest of the rows in a canonical order: the same values in any order or format give
-    /// the same digest.
-    /// `order` lists the rows' indices by (unit, element, period); see `ReportValidator.Checked`.
+    /// A digest of the rows in a canonical order, `order` (their indices by unit, element and
+    /// period; see `ReportValidator.Checked`): the same values in any order or format give the
+    /// same digest.
     static func digest(_ rows: [ReportRow], order: [Int]) -> [UInt8] {
         // The bytes of "unit\u{1}period\u{1}element\u{1}value\u{0}" per row, in key order,
         // written into one buffer and hashed at once.

@@ -8,84 +8,36 @@ import Testing
 /// same header, rows and defaults, the same problems.
 @Suite("Reading a JSON report as it streams")
 struct JSONReportReadingTests {
-    /// dx-ingest's reading before it streamed, from the whole `JSONValue` tree: the reference.
+    /// dx-ingest's reading before it streamed, from the whole `JSONValue` tree: the reference for
+    /// the observations. The header's members and an observation's value are read by the parser's
+    /// own functions on both sides, which did not change.
     enum TreeReportParser {
         static func parse(_ body: [UInt8], partialByDefault: Bool = false) throws(Problem) -> (header: ReportHeader, rows: [ReportValidator.RawRow]) {
             let document: JSONValue
             do throws(JSONSyntaxError) {
                 document = try JSONParser.parse(body)
             } catch {
-                throw Problem.badRequest("the body is not valid JSON: \(error)",
-                                         errors: [.init(line: error.line, field: "body", reason: "not valid JSON: column \(error.column): \(error.reason)")])
+                throw JSONReportParser.syntaxProblem(error)
             }
-            guard case .object = document else { throw Problem.badRequest("the body must be a JSON object, not \(document.kind)") }
-
-            var headerErrors: [Problem.RowError] = []
-            var reportID = ""
-            switch document["reportId"] {
-            case .string(let id)? where ReportValidator.isValidReportID(id): reportID = id
-            case .string(let id)?: headerErrors.append(.init(line: 0, field: "reportId", reason: "'\(ReportValidator.quoted(id))' is not a valid report id: \(ReportValidator.reportIDPattern)", pointer: "/reportId"))
-            case nil: headerErrors.append(.init(line: 0, field: "reportId", reason: "reportId is missing", pointer: "/reportId"))
-            case let other?: headerErrors.append(.init(line: 0, field: "reportId", reason: "reportId must be a string, not \(other.kind)", pointer: "/reportId"))
-            }
-            var revision = 0
-            switch document["revision"] {
-            case .number(let number)? where number.quantity?.exactInt.map({ (1...ReportHeader.maximumRevision).contains($0) }) == true:
-                revision = number.quantity!.exactInt!
-            case nil: headerErrors.append(.init(line: 0, field: "revision", reason: "revision is missing", pointer: "/revision"))
-            case let other?: headerErrors.append(.init(line: 0, field: "revision", reason: "revision must be a whole number from 1 to \(ReportHeader.maximumRevision), not \(describe(other))", pointer: "/revision"))
-            }
-            var partial = partialByDefault
-            switch document["partial"] {
-            case .bool(let flag)?: partial = flag
-            case nil: break
-            case let other?: headerErrors.append(.init(line: 0, field: "partial", reason: "partial must be true or false, not \(other.kind)", pointer: "/partial"))
-            }
-            for field in ["unit", "period"] {
-                if let value = document[field], value != .null, string(value) == nil {
-                    headerErrors.append(.init(line: 0, field: field, reason: "\(field) must be a string, not \(value.kind)", pointer: "/\(field)"))
-                }
-            }
+            guard case .object = document else { throw JSONReportParser.notAnObject(document) }
+            var (header, errors) = JSONReportParser.header(of: document, partialByDefault: partialByDefault)
             guard case .array(let observations)? = document["observations"] else {
-                headerErrors.append(.init(line: 0, field: "observations", reason: "observations must be an array of {unit, period, element, value}", pointer: "/observations"))
-                throw Problem.invalid(headerErrors, rows: 0)
+                errors.append(JSONReportParser.observationsMissing)
+                throw Problem.invalid(errors, rows: 0)
             }
-            if !headerErrors.isEmpty { throw Problem.invalid(headerErrors, rows: observations.count) }
-
-            let defaultUnit = string(document["unit"])
-            let defaultPeriod = string(document["period"])
-
+            if !errors.isEmpty { throw Problem.invalid(errors, rows: observations.count) }
             let rows = observations.enumerated().map { index, item -> ReportValidator.RawRow in
-                guard case .object = item else {
-                    return ReportValidator.RawRow(line: index + 1, value: .missing, observationIndex: index,
-                                                  shapeError: ("observation", "an observation must be an object {unit, period, element, value}, not \(item.kind)"))
-                }
-                let value: ReportValidator.RawValue = switch item["value"] {
-                case .number(let number)?: .number(number)
-                case nil, .null?: .missing
-                case .string(let text)? where ReportValidator.isNonFinite(text.trimmingCharacters(in: .whitespaces)): .text(text)
-                case let other?: .wrongType(other.kind)
-                }
+                guard case .object = item else { return JSONReportParser.shapeless(item, index: index) }
                 return ReportValidator.RawRow(
                     line: index + 1,
-                    unit: string(item["unit"]) ?? defaultUnit,
-                    period: string(item["period"]) ?? defaultPeriod,
-                    element: string(item["element"]),
-                    value: value,
+                    unit: JSONReportParser.string(item["unit"]) ?? JSONReportParser.string(document["unit"]),
+                    period: JSONReportParser.string(item["period"]) ?? JSONReportParser.string(document["period"]),
+                    element: JSONReportParser.string(item["element"]),
+                    value: JSONReportParser.rawValue(item["value"]),
                     observationIndex: index
                 )
             }
-            return (ReportHeader(reportID: reportID, revision: revision, partial: partial), rows)
-        }
-
-        private static func string(_ value: JSONValue?) -> String? {
-            if case .string(let text)? = value { return text }
-            return nil
-        }
-
-        private static func describe(_ value: JSONValue) -> String {
-            if case .number(let number) = value { return ExactDecimal.string(number.decimal) }
-            return value.kind
+            return (header, rows)
         }
     }
 

@@ -28,6 +28,16 @@ final class EngineHandler: TransactionalBatchHandler {
     private let observationsApplied: Counter
     private let indicatorChanges: Counter
     private let provinceWrites: Counter
+    /// Where a batch's time goes, by phase: computing its provinces (`compute`, with their rows
+    /// and messages, while earlier chunks are written), waiting for the last writes once all are
+    /// computed (`write_wait`), and the country pass with its writes (`country`).
+    private let phaseTimers: [BatchPhase: Metrics.Timer]
+
+    enum BatchPhase: String, CaseIterable {
+        case compute
+        case writeWait = "write_wait"
+        case country
+    }
     /// Changed cells from which a batch's province changes are written while the next provinces
     /// are computed, so PostgreSQL and the computation work at the same time. A batch with fewer
     /// writes once, after all its provinces.
@@ -59,6 +69,9 @@ final class EngineHandler: TransactionalBatchHandler {
         self.observationsApplied = Counter(label: "dx_engine_observations_applied_total")
         self.indicatorChanges = Counter(label: "dx_engine_indicator_changes_total")
         self.provinceWrites = Counter(label: "dx_engine_province_writes_total")
+        self.phaseTimers = Dictionary(uniqueKeysWithValues: BatchPhase.allCases.map {
+            ($0, Metrics.Timer(label: "dx_engine_batch_phase_seconds", dimensions: [("phase", $0.rawValue)]))
+        })
     }
 
     func apply(_ messages: [ConsumedMessage<ObservationBatch>], connection: PostgresConnection) async throws {
@@ -81,9 +94,11 @@ final class EngineHandler: TransactionalBatchHandler {
         var published = provinces.published
 
         if !provinces.changes.deferred.isEmpty || !countryInputs.isEmpty {
+            let start = ContinuousClock.now
             let country = try await countryPass(after: provinces.changes, inputs: countryInputs, connection: connection)
             try await outbox.enqueue(try publication.messages(for: country.indicators), on: connection, logger: logger)
             published += country.indicators.count
+            record(.country, since: start)
         }
 
         observationsApplied.increment(by: provinceInputs.values.reduce(countryInputs.count) { $0 + $1.count })
@@ -133,6 +148,14 @@ final class EngineHandler: TransactionalBatchHandler {
             }
         }
         let (engine, repository, units, publication, outbox, logger) = (provinceEngine, self.repository, catalog.units, publication, outbox, logger)
+        let start = ContinuousClock.now
+        var computed: ContinuousClock.Instant?
+        defer {
+            if let computed {
+                record(.compute, from: start, to: computed)
+                record(.writeWait, from: computed, to: .now)
+            }
+        }
         return try await withThrowingTaskGroup(of: ProvinceStep.self) { group in
             var all = IncrementalComputation.Changes()
             var published = 0
@@ -170,6 +193,7 @@ final class EngineHandler: TransactionalBatchHandler {
                         group.addTask { try compute(province, handoff, provinceInputs) }
                         computing += 1
                     }
+                    if computing == 0 { computed = .now }
                     if chunkCells >= writeChunkCells || (computing == 0 && !chunk.isEmpty) {
                         chunks.append(chunk)
                         chunk = ProvinceWrite()
@@ -191,6 +215,15 @@ final class EngineHandler: TransactionalBatchHandler {
             }
             return (all, published)
         }
+    }
+
+    private func record(_ phase: BatchPhase, since start: ContinuousClock.Instant) {
+        record(phase, from: start, to: .now)
+    }
+
+    private func record(_ phase: BatchPhase, from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) {
+        let elapsed = (end - start).components
+        phaseTimers[phase]?.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
     }
 
     /// What provinces' computations write: their changed rows and their indicator-value messages.

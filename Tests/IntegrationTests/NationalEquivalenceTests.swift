@@ -135,6 +135,11 @@ struct NationalEquivalenceTests {
             let writes = metrics.total("dx_engine_province_writes_total")
             let batches = metrics.total("dx_consumer_batches_total")
             #expect(batches > 0 && writes > batches, "\(writes) writes of province changes in \(batches) batches")
+            // Each batch with provinces is timed by phase: computing them, then waiting for their last writes.
+            let computed = metrics.total(#"dx_engine_batch_phase_seconds_count{phase="compute"}"#)
+            let waited = metrics.total(#"dx_engine_batch_phase_seconds_count{phase="write_wait"}"#)
+            #expect(computed > 0 && computed <= batches && waited == computed, "\(computed) batches computed, \(waited) waited for, of \(batches)")
+            #expect(metrics.total(#"dx_engine_batch_phase_seconds_sum{phase="compute"}"#) > 0)
         }
     }
 }

@@ -182,9 +182,7 @@ struct ReportValidator {
             }
             // The catalog's rules, as far as the fields that could be read allow; their reasons
             // are written only for a row that breaks one.
-            if unit != 0, element != 0, let period, let value,
-               ObservationRules.passes(names.subject(unit: unit, element: element), period: period, value: value, today: today) {
-            } else {
+            if !names.passesRules(unit: unit, element: element, period: period, value: value, today: today) {
                 for violation in ObservationRules.problems(unit: names.units[unit], period: period, element: names.elements[element], value: value, today: today) {
                     fail(violation.field.rawValue, violation.reason)
                 }
@@ -312,10 +310,14 @@ struct ReportNames {
         return elements.count - 1
     }
 
-    /// What the catalog's rules need of a unit and an element found in it (positions above 0).
-    func subject(unit: Int, element: Int) -> ObservationRules.Subject {
-        ObservationRules.Subject(validFrom: lifetimes[unit].validFrom, validTo: lifetimes[unit].validTo,
-                                 periodType: kinds[element].periodType, valueType: kinds[element].valueType)
+    /// Whether a row of a unit and an element found in the catalog, with a period and a value,
+    /// breaks none of the catalog's rules (`ObservationRules.passes`). False when a field is
+    /// missing, so the caller asks `ObservationRules.problems` for whatever can be said.
+    func passesRules(unit: Int, element: Int, period: Period?, value: Quantity?, today: Day) -> Bool {
+        guard unit != 0, element != 0, let period, let value else { return false }
+        let subject = ObservationRules.Subject(validFrom: lifetimes[unit].validFrom, validTo: lifetimes[unit].validTo,
+                                               periodType: kinds[element].periodType, valueType: kinds[element].valueType)
+        return ObservationRules.passes(subject, period: period, value: value, today: today)
     }
 
     /// Each position's rank among the report's codes in code order (equal codes, equal ranks):

@@ -2,10 +2,10 @@ import Foundation
 
 /// Threads of its own for the provinces' computations, as a task executor. On Swift's shared
 /// pool (one thread per core) two provinces computed at once took every thread for as long as
-/// they ran, so the task writing the batch's rows could not go on after each statement until one
-/// of them finished: the writes crept along one statement per province. On threads of their own
-/// the computations leave the shared pool to the writes, and the kernel shares the cores.
-final class ComputeThreads: TaskExecutor, @unchecked Sendable {
+/// they ran, so the task writing the batch's rows, resumed after each statement, waited for one
+/// of them to finish first. On threads of their own the computations leave the shared pool to the
+/// writes, and the kernel shares the cores among all of them.
+final class ComputeThreads: TaskExecutor, Sendable {
     private let jobs = JobQueue()
 
     /// Starts `count` threads, named `dx-compute-N`; they end when this executor is released.

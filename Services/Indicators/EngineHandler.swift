@@ -44,8 +44,6 @@ final class EngineHandler: TransactionalBatchHandler {
     private let writeChunkCells: Int
     /// Provinces computed at once.
     private let computeTasks: Int
-    /// Where they are computed: not on the shared pool, which the batch's writes go on using.
-    private let computeThreads: ComputeThreads
 
     private struct State {
         var provinces: [UnitCode: InMemoryCellStore] = [:]
@@ -62,7 +60,6 @@ final class EngineHandler: TransactionalBatchHandler {
          computeTasks: Int = defaultComputeTasks, logger: Logger) {
         self.writeChunkCells = writeChunkCells
         self.computeTasks = computeTasks
-        self.computeThreads = ComputeThreads(count: computeTasks)
         self.catalog = catalog
         self.repository = EngineRepository(catalog: catalog, logger: logger)
         self.provinceEngine = IncrementalComputation(catalog: catalog, deferredUnits: [.country])
@@ -151,7 +148,6 @@ final class EngineHandler: TransactionalBatchHandler {
             }
         }
         let (engine, repository, units, publication, outbox, logger) = (provinceEngine, self.repository, catalog.units, publication, outbox, logger)
-        let computeThreads = self.computeThreads
         let start = ContinuousClock.now
         var computed: ContinuousClock.Instant?
         defer {
@@ -180,7 +176,7 @@ final class EngineHandler: TransactionalBatchHandler {
             }
             while computing < computeTasks, let (province, handoff) = next.next() {
                 let provinceInputs = inputs[province]!
-                group.addTask(executorPreference: computeThreads) { try compute(province, handoff, provinceInputs) }
+                group.addTask { try compute(province, handoff, provinceInputs) }
                 computing += 1
             }
             while let step = try await group.next() {
@@ -194,7 +190,7 @@ final class EngineHandler: TransactionalBatchHandler {
                     published += count
                     if let (province, handoff) = next.next() {
                         let provinceInputs = inputs[province]!
-                        group.addTask(executorPreference: computeThreads) { try compute(province, handoff, provinceInputs) }
+                        group.addTask { try compute(province, handoff, provinceInputs) }
                         computing += 1
                     }
                     if computing == 0 { computed = .now }

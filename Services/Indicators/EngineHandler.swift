@@ -28,16 +28,12 @@ final class EngineHandler: TransactionalBatchHandler {
     private let observationsApplied: Counter
     private let indicatorChanges: Counter
     private let provinceWrites: Counter
-    /// Where a batch's time goes, by phase: computing its provinces (`compute`, with their rows
-    /// and messages, while earlier chunks are written), waiting for the last writes once all are
-    /// computed (`write_wait`), and the country pass with its writes (`country`).
-    private let phaseTimers: [BatchPhase: Metrics.Timer]
-
-    enum BatchPhase: String, CaseIterable {
-        case compute
-        case writeWait = "write_wait"
-        case country
-    }
+    /// Where a batch's time goes, by phase (`dx_engine_batch_phase_seconds`): computing its
+    /// provinces (with their rows and messages, while earlier chunks are written), waiting for
+    /// the last writes once all are computed, and the country pass with its writes.
+    private let computeTimer: Metrics.Timer
+    private let writeWaitTimer: Metrics.Timer
+    private let countryTimer: Metrics.Timer
     /// Changed cells from which a batch's province changes are written while the next provinces
     /// are computed, so PostgreSQL and the computation work at the same time. A batch with fewer
     /// writes once, after all its provinces.
@@ -69,9 +65,12 @@ final class EngineHandler: TransactionalBatchHandler {
         self.observationsApplied = Counter(label: "dx_engine_observations_applied_total")
         self.indicatorChanges = Counter(label: "dx_engine_indicator_changes_total")
         self.provinceWrites = Counter(label: "dx_engine_province_writes_total")
-        self.phaseTimers = Dictionary(uniqueKeysWithValues: BatchPhase.allCases.map {
-            ($0, Metrics.Timer(label: "dx_engine_batch_phase_seconds", dimensions: [("phase", $0.rawValue)]))
-        })
+        func phaseTimer(_ phase: String) -> Metrics.Timer {
+            Metrics.Timer(label: "dx_engine_batch_phase_seconds", dimensions: [("phase", phase)])
+        }
+        self.computeTimer = phaseTimer("compute")
+        self.writeWaitTimer = phaseTimer("write_wait")
+        self.countryTimer = phaseTimer("country")
     }
 
     func apply(_ messages: [ConsumedMessage<ObservationBatch>], connection: PostgresConnection) async throws {
@@ -94,11 +93,11 @@ final class EngineHandler: TransactionalBatchHandler {
         var published = provinces.published
 
         if !provinces.changes.deferred.isEmpty || !countryInputs.isEmpty {
-            let start = ContinuousClock.now
+            let start = DispatchTime.now()
             let country = try await countryPass(after: provinces.changes, inputs: countryInputs, connection: connection)
             try await outbox.enqueue(try publication.messages(for: country.indicators), on: connection, logger: logger)
             published += country.indicators.count
-            record(.country, since: start)
+            countryTimer.recordInterval(since: start)
         }
 
         observationsApplied.increment(by: provinceInputs.values.reduce(countryInputs.count) { $0 + $1.count })
@@ -148,12 +147,12 @@ final class EngineHandler: TransactionalBatchHandler {
             }
         }
         let (engine, repository, units, publication, outbox, logger) = (provinceEngine, self.repository, catalog.units, publication, outbox, logger)
-        let start = ContinuousClock.now
-        var computed: ContinuousClock.Instant?
+        let start = DispatchTime.now()
+        var computed: DispatchTime?
         defer {
             if let computed {
-                record(.compute, from: start, to: computed)
-                record(.writeWait, from: computed, to: .now)
+                computeTimer.recordNanoseconds(computed.uptimeNanoseconds - start.uptimeNanoseconds)
+                writeWaitTimer.recordInterval(since: computed)
             }
         }
         return try await withThrowingTaskGroup(of: ProvinceStep.self) { group in
@@ -193,7 +192,7 @@ final class EngineHandler: TransactionalBatchHandler {
                         group.addTask { try compute(province, handoff, provinceInputs) }
                         computing += 1
                     }
-                    if computing == 0 { computed = .now }
+                    if computing == 0 { computed = .now() }
                     if chunkCells >= writeChunkCells || (computing == 0 && !chunk.isEmpty) {
                         chunks.append(chunk)
                         chunk = ProvinceWrite()
@@ -215,15 +214,6 @@ final class EngineHandler: TransactionalBatchHandler {
             }
             return (all, published)
         }
-    }
-
-    private func record(_ phase: BatchPhase, since start: ContinuousClock.Instant) {
-        record(phase, from: start, to: .now)
-    }
-
-    private func record(_ phase: BatchPhase, from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) {
-        let elapsed = (end - start).components
-        phaseTimers[phase]?.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
     }
 
     /// What provinces' computations write: their changed rows and their indicator-value messages.

@@ -8,8 +8,15 @@ import Foundation
 /// (`parse` refuses more), so sums of realistic figures never come near the limit. Quotients
 /// are rounded half away from zero to `ExactDecimal.quotientScale` digits.
 public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
+    /// The value × 10¹², kept as two words: an `Int128` is aligned to 16 bytes, which padded an
+    /// optional quantity to 32 and a cell's or an indicator value's state by a quarter, and the
+    /// engine moves millions of them.
+    private let low: UInt64
+    private let high: Int64
+
     /// The value × 10¹².
-    public let raw: Int128
+    @inline(__always)
+    public var raw: Int128 { Int128(high) << 64 | Int128(low) }
 
     public static let scale = 12
     static let one: Int128 = 1_000_000_000_000
@@ -18,12 +25,14 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
 
     public static let zero = Quantity(raw: 0)
 
+    @inline(__always)
     public init(raw: Int128) {
-        self.raw = raw
+        low = UInt64(truncatingIfNeeded: raw)
+        high = Int64(truncatingIfNeeded: raw >> 64)
     }
 
     public init(_ value: Int) {
-        raw = Int128(value) * Self.one
+        self.init(raw: Int128(value) * Self.one)
     }
 
     public init(integerLiteral value: Int) {
@@ -145,7 +154,7 @@ public struct Quantity: Hashable, Comparable, Sendable, CustomStringConvertible,
             mantissa = product
         }
         guard mantissa < Self.limit else { return nil }
-        raw = negative ? -mantissa : mantissa
+        self.init(raw: negative ? -mantissa : mantissa)
     }
 
     /// `value × 10`, or nil when that overflows (more digits than any accepted number has).

@@ -20,6 +20,8 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     private let outbox: Outbox
+    /// Payloads this process committed, published from memory instead of read back.
+    private let memory: OutboxMemory?
     private let database: Database
     private let producer: KafkaProducer
     private let configuration: Configuration
@@ -28,9 +30,12 @@ public final class OutboxRelay: Service, Sendable {
     private let published: Counter
     private let failures: Counter
     private let publishTimer: Metrics.Timer
+    private let memoryHits: Counter
 
-    public init(outbox: Outbox, database: Database, producer: KafkaProducer, configuration: Configuration = .init(), logger: Logger) {
+    public init(outbox: Outbox, memory: OutboxMemory? = nil, database: Database, producer: KafkaProducer, configuration: Configuration = .init(),
+                logger: Logger) {
         self.outbox = outbox
+        self.memory = memory
         self.database = database
         self.producer = producer
         self.configuration = configuration
@@ -38,6 +43,7 @@ public final class OutboxRelay: Service, Sendable {
         self.published = Counter(label: "dx_outbox_published_total", dimensions: [("outbox", outbox.schema)])
         self.failures = Counter(label: "dx_outbox_publish_failures_total", dimensions: [("outbox", outbox.schema)])
         self.publishTimer = Metrics.Timer(label: "dx_outbox_publish_seconds", dimensions: [("outbox", outbox.schema)])
+        self.memoryHits = Counter(label: "dx_outbox_published_from_memory_total", dimensions: [("outbox", outbox.schema)])
     }
 
     public func run() async throws {
@@ -93,28 +99,21 @@ public final class OutboxRelay: Service, Sendable {
             for try await value in lock.decode(Bool.self) { locked = value }
             guard locked else { return (0, 0) }
 
-            var rows: [(Int64, UUID, String, String, ByteBuffer)] = []
-            let pending = try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT id, message_id, topic, key, payload FROM \(schema).outbox
-                WHERE published_at IS NULL ORDER BY id LIMIT \(limit)
-                """), logger: logger)
-            for try await row in pending.decode((Int64, UUID, String, String, ByteBuffer).self) {
-                rows.append(row)
-            }
+            let rows = try await self.pending(limit: limit, on: connection)
             guard !rows.isEmpty else { return (0, 0) }
 
             let reports = await producer.send(rows.map { row in
-                KafkaOutgoingMessage(topic: row.2, key: row.3, value: Array(buffer: row.4))
+                KafkaOutgoingMessage(topic: row.topic, key: row.key, value: row.payload)
             })
             var sent: [Int64] = []
             var failedIDs: [Int64] = []
             var lastError = ""
             for (row, report) in zip(rows, reports) {
                 if let error = report.error {
-                    failedIDs.append(row.0)
+                    failedIDs.append(row.id)
                     lastError = error.description
                 } else {
-                    sent.append(row.0)
+                    sent.append(row.id)
                 }
             }
             if !sent.isEmpty {
@@ -135,4 +134,65 @@ public final class OutboxRelay: Service, Sendable {
         return result
     }
 
+    private struct PendingRow {
+        var id: Int64
+        var messageID: UUID
+        var topic: String
+        var key: String
+        var payload: [UInt8]
+    }
+
+    /// The next rows to publish, in order, with their payloads: from memory where this process
+    /// kept them (the payload column is then not read at all), from the rows for the rest.
+    private func pending(limit: Int, on connection: PostgresConnection) async throws -> [PendingRow] {
+        let schema = outbox.schema
+        guard let memory else {
+            var rows: [PendingRow] = []
+            let pending = try await connection.query(PostgresQuery(unsafeSQL: """
+                SELECT id, message_id, topic, key, payload FROM \(schema).outbox
+                WHERE published_at IS NULL ORDER BY id LIMIT \(limit)
+                """), logger: logger)
+            for try await (id, messageID, topic, key, payload) in pending.decode((Int64, UUID, String, String, ByteBuffer).self) {
+                rows.append(PendingRow(id: id, messageID: messageID, topic: topic, key: key, payload: Array(buffer: payload)))
+            }
+            return rows
+        }
+        var rows: [PendingRow] = []
+        let pending = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT id, message_id, topic, key FROM \(schema).outbox
+            WHERE published_at IS NULL ORDER BY id LIMIT \(limit)
+            """), logger: logger)
+        for try await (id, messageID, topic, key) in pending.decode((Int64, UUID, String, String).self) {
+            rows.append(PendingRow(id: id, messageID: messageID, topic: topic, key: key, payload: []))
+        }
+        let kept = memory.take(rows.map(\.messageID))
+        var missing: [Int64: Int] = [:]
+        for index in rows.indices {
+            if let payload = kept[rows[index].messageID] {
+                rows[index].payload = payload
+            } else {
+                missing[rows[index].id] = index
+            }
+        }
+        if !missing.isEmpty {
+            let ids = Array(missing.keys)
+            for try await (id, payload) in try await connection.query("SELECT id, payload FROM \(unescaped: schema).outbox WHERE id = ANY(\(ids))",
+                                                                        logger: logger).decode((Int64, ByteBuffer).self) {
+                if let index = missing.removeValue(forKey: id) { rows[index].payload = Array(buffer: payload) }
+            }
+            // Rows are only ever marked, never deleted, and this pass holds the outbox's lock.
+            guard missing.isEmpty else {
+                throw OutboxRelayError("\(schema).outbox rows \(missing.keys.sorted()) vanished while the relay held its lock")
+            }
+        }
+        memoryHits.increment(by: kept.count)
+        return rows
+    }
+}
+
+/// The outbox changed under the relay in a way it cannot explain: the pass is rolled back and retried.
+struct OutboxRelayError: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
 }

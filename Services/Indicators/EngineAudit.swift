@@ -131,7 +131,7 @@ extension EngineAudit {
         var changes = IncrementalComputation.Changes()
         let (expectedCells, actualCells) = (expected.allCells(), actual.allCells())
         for key in Set(expectedCells.keys).union(actualCells.keys) where scope.contains(key.unit, key.period) && expectedCells[key] != actualCells[key] {
-            changes.cells[key] = expectedCells[key]
+            changes.cells[key] = expectedCells[key] != nil
         }
         for key in Set(expected.indicators.keys).union(actual.indicators.keys) where scope.contains(key.unit, key.period) && expected.indicators[key] != actual.indicators[key] {
             changes.indicators[key] = .init(previous: actual.indicators[key], current: expected.indicators[key])

@@ -22,6 +22,9 @@ final class EngineHandler: TransactionalBatchHandler {
     private let provinceEngine: IncrementalComputation
     private let countryEngine: IncrementalComputation
     private let outbox = Outbox(schema: "engine")
+    /// Where the messages of a committed batch go for the relay of this process (nil: it reads
+    /// them back from the outbox).
+    private let outboxMemory: OutboxMemory?
     private let publication: IndicatorPublication
     private let logger: Logger
     private let state = Mutex(State())
@@ -49,11 +52,14 @@ final class EngineHandler: TransactionalBatchHandler {
         var country: CountryCache?
         /// The country's rows as the transaction in flight wrote them: kept if it commits.
         var countryPending: CountryCache?
+        /// The messages the transaction in flight wrote to the outbox: kept for the relay if it commits.
+        var messagesPending: [OutboxMessage] = []
         var countryPolicy = CountryCachePolicy()
     }
 
     init(catalog: Catalog, source: String, topics: TopicNames, writeChunkCells: Int = defaultWriteChunkCells,
-         computeTasks: Int = defaultComputeTasks, logger: Logger) {
+         computeTasks: Int = defaultComputeTasks, outboxMemory: OutboxMemory? = nil, logger: Logger) {
+        self.outboxMemory = outboxMemory
         self.writeChunkCells = writeChunkCells
         self.computeTasks = computeTasks
         self.catalog = catalog
@@ -94,8 +100,10 @@ final class EngineHandler: TransactionalBatchHandler {
 
         if !provinces.changes.deferred.isEmpty || !countryInputs.isEmpty {
             let start = DispatchTime.now()
-            let country = try await countryPass(after: provinces.changes, inputs: countryInputs, connection: connection)
-            try await outbox.enqueue(try publication.messages(for: country.indicators), on: connection, logger: logger)
+            let country = try await countryPass(after: provinces.changes, topCells: provinces.topCells, inputs: countryInputs, connection: connection)
+            let messages = try publication.messages(for: country.indicators)
+            try await outbox.enqueue(messages, on: connection, logger: logger)
+            notePending(messages)
             published += country.indicators.count
             countryTimer.recordInterval(since: start)
         }
@@ -134,7 +142,8 @@ final class EngineHandler: TransactionalBatchHandler {
     /// connection runs one statement at a time, and at most one write is in flight on it.
     /// Returns what the country pass reads of the changes, and how many values were published.
     private func applyProvinces(_ order: [UnitCode], _ inputs: [UnitCode: [ObservationInput]],
-                                connection: PostgresConnection) async throws -> (changes: IncrementalComputation.Changes, published: Int) {
+                                connection: PostgresConnection) async throws -> (changes: IncrementalComputation.Changes, topCells: [CellKey: CellState?],
+                                                                                 published: Int) {
         var stores: [(province: UnitCode, store: StoreHandoff)] = []
         stores.reserveCapacity(order.count)
         for province in order {
@@ -157,6 +166,7 @@ final class EngineHandler: TransactionalBatchHandler {
         }
         return try await withThrowingTaskGroup(of: ProvinceStep.self) { group in
             var all = IncrementalComputation.Changes()
+            var allTopCells: [CellKey: CellState?] = [:]
             var published = 0
             var next = stores.makeIterator()
             var computing = 0
@@ -164,32 +174,39 @@ final class EngineHandler: TransactionalBatchHandler {
             var chunk = ProvinceWrite()
             var chunkCells = 0
             var chunks: [ProvinceWrite] = []
-            @Sendable func compute(_ province: UnitCode, _ handoff: StoreHandoff, _ inputs: [ObservationInput]) throws -> ProvinceStep {
+            // The provinces' computations hold the pool's threads (one per core) for tens of
+            // milliseconds each; between its parts a computation yields, so the batch's write task,
+            // whose every statement resumes on the same pool, does not wait for a whole province.
+            @Sendable func compute(_ province: UnitCode, _ handoff: StoreHandoff, _ inputs: [ObservationInput]) async throws -> ProvinceStep {
                 var store = handoff.take()
                 let changes = engine.apply(inputs, to: &store)
+                await Task.yield()
                 // Taken from the store now: the next batch may change it while the rows are written.
-                let write = ProvinceWrite(rows: repository.rows(changed: changes, in: store, insertingCreated: true),
-                                          messages: try publication.messages(for: changes.indicators))
-                return .computed(province: province, store: store, changes: changes.keepingWhatTheBatchReads(units),
+                let rows = repository.rows(changed: changes, in: store, insertingCreated: true)
+                await Task.yield()
+                let write = ProvinceWrite(rows: rows, messages: try publication.messages(for: changes.indicators))
+                let (kept, topCells) = changes.keepingWhatTheBatchReads(units, from: store)
+                return .computed(province: province, store: store, changes: kept, topCells: topCells,
                                  write: write, cells: changes.cells.count, published: changes.indicators.count)
             }
             while computing < computeTasks, let (province, handoff) = next.next() {
                 let provinceInputs = inputs[province]!
-                group.addTask { try compute(province, handoff, provinceInputs) }
+                group.addTask { try await compute(province, handoff, provinceInputs) }
                 computing += 1
             }
             while let step = try await group.next() {
                 switch step {
-                case .computed(let province, let store, let changes, let write, let cells, let count):
+                case .computed(let province, let store, let changes, let topCells, let write, let cells, let count):
                     computing -= 1
                     putProvince(province, store)
                     all.merge(changes)
+                    allTopCells.merge(topCells) { _, new in new }
                     chunk.append(write)
                     chunkCells += cells
                     published += count
                     if let (province, handoff) = next.next() {
                         let provinceInputs = inputs[province]!
-                        group.addTask { try compute(province, handoff, provinceInputs) }
+                        group.addTask { try await compute(province, handoff, provinceInputs) }
                         computing += 1
                     }
                     if computing == 0 { computed = .now() }
@@ -205,6 +222,7 @@ final class EngineHandler: TransactionalBatchHandler {
                     let write = chunks.removeFirst()
                     writing = true
                     provinceWrites.increment()
+                    notePending(write.messages)
                     group.addTask {
                         try await repository.write(write.rows, on: connection)
                         try await outbox.enqueue(write.messages, on: connection, logger: logger)
@@ -212,7 +230,7 @@ final class EngineHandler: TransactionalBatchHandler {
                     }
                 }
             }
-            return (all, published)
+            return (all, allTopCells, published)
         }
     }
 
@@ -242,8 +260,8 @@ final class EngineHandler: TransactionalBatchHandler {
 
     /// What a task of `applyProvinces` hands back.
     private enum ProvinceStep: Sendable {
-        case computed(province: UnitCode, store: InMemoryCellStore, changes: IncrementalComputation.Changes, write: ProvinceWrite, cells: Int,
-                      published: Int)
+        case computed(province: UnitCode, store: InMemoryCellStore, changes: IncrementalComputation.Changes,
+                      topCells: [CellKey: CellState?], write: ProvinceWrite, cells: Int, published: Int)
         case written
     }
 
@@ -259,9 +277,15 @@ final class EngineHandler: TransactionalBatchHandler {
         state.withLock { $0.provinces[province] = store }
     }
 
+    /// Messages written to the outbox by the transaction in flight, for the relay if it commits.
+    private func notePending(_ messages: [OutboxMessage]) {
+        guard outboxMemory != nil, !messages.isEmpty else { return }
+        state.withLock { $0.messagesPending += messages }
+    }
+
     /// The country's cells: shared by all partitions, so recomputed from the provinces' values
     /// (which include this transaction's writes, `provinces`) under a transaction-level lock.
-    private func countryPass(after provinces: IncrementalComputation.Changes, inputs: [ObservationInput],
+    private func countryPass(after provinces: IncrementalComputation.Changes, topCells: [CellKey: CellState?], inputs: [ObservationInput],
                              connection: PostgresConnection) async throws -> IncrementalComputation.Changes {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
         let version = try await repository.bumpCountryVersion(on: connection)
@@ -279,9 +303,7 @@ final class EngineHandler: TransactionalBatchHandler {
         // a second reference would make the first change copy every cell of the country state.
         if var cached = consume cached {
             // The copy is as of this process's last pass; the provinces' rows this batch wrote are newer.
-            for (key, cell) in provinces.cells where catalog.units[key.unit]?.parent == .country {
-                cached.setCell(key, cell)
-            }
+            for (key, cell) in topCells { cached.setCell(key, cell) }
             store = consume cached
         } else if loadWhole {
             store = try await repository.loadCountryState(on: connection)
@@ -313,17 +335,21 @@ final class EngineHandler: TransactionalBatchHandler {
             state.touched.removeAll()
             state.country = nil
             state.countryPending = nil
+            state.messagesPending = []
         }
     }
 
     func transactionCommitted() async {
-        state.withLock { state in
+        let committed = state.withLock { state in
             state.touched.removeAll()
             if let pending = state.countryPending {
                 state.country = pending
                 state.countryPending = nil
             }
+            defer { state.messagesPending = [] }
+            return state.messagesPending
         }
+        outboxMemory?.keep(committed)
     }
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition]) async {
@@ -338,15 +364,21 @@ final class EngineHandler: TransactionalBatchHandler {
 
 private extension IncrementalComputation.Changes {
     /// A province's changes as the rest of the batch reads them once its rows and messages are
-    /// made: the country's cells to recompute, and the cells of units directly under the country,
-    /// which the country's kept state takes in. Merging every cell of a batch instead cost about a
-    /// tenth of dx-indicators' CPU in the national load.
-    func keepingWhatTheBatchReads(_ units: UnitDirectory) -> Self {
+    /// made: the country's cells to recompute, and the cells of units directly under the country
+    /// with their states as `store` holds them, which the country's kept state takes in. Merging
+    /// every cell of a batch instead cost about a tenth of dx-indicators' CPU in the national load.
+    func keepingWhatTheBatchReads(_ units: UnitDirectory, from store: InMemoryCellStore) -> (changes: Self, topCells: [CellKey: CellState?]) {
         var kept = Self()
+        var topCells: [CellKey: CellState?] = [:]
         kept.deferred = deferred
-        kept.cells = cells.filter { units[$0.key.unit]?.parent == .country }
+        // The depth first: an Int, where the unit is a copy of its record; a unit right under
+        // the country has depth 1 (0 if the country were missing from the directory).
+        for (key, exists) in cells where units.depth(of: key.unit) <= 1 && units[key.unit]?.parent == .country {
+            kept.cells[key] = exists
+            topCells[key] = store.cell(key)
+        }
         kept.ignoredInputs = ignoredInputs
         kept.recomputations = recomputations
-        return kept
+        return (kept, topCells)
     }
 }

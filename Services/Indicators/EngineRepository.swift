@@ -12,12 +12,20 @@ struct EngineRepository: Sendable {
     /// The codes a row's cells and indicator values are looked up by, in the order they are written.
     private let elementCodes: [String]
     private let indicatorCodes: [String]
+    /// For each of `indicatorCodes`, the positions in `elementCodes` of the elements it reads:
+    /// a unit-period has a value of an indicator only where it has a cell of each (`CellFormula`
+    /// gives none otherwise), so a row asks the store only for those.
+    private let indicatorElements: [[Int]]
 
     init(catalog: Catalog, logger: Logger) {
         self.catalog = catalog
         self.logger = logger
-        self.elementCodes = catalog.elements.keys.sorted()
+        let elementCodes = catalog.elements.keys.sorted()
+        self.elementCodes = elementCodes
         self.indicatorCodes = catalog.indicators.keys.sorted()
+        let position = Dictionary(uniqueKeysWithValues: elementCodes.enumerated().map { ($1, $0) })
+        // An element outside the catalog has no position and no cell: such an indicator never has a value.
+        self.indicatorElements = indicatorCodes.map { code in catalog.indicators[code]!.elements.map { position[$0] ?? -1 } }
     }
 
     /// The province a unit's rows are filed under; the country files under itself.
@@ -102,14 +110,14 @@ struct EngineRepository: Sendable {
     /// The rows a computation's changes touch, each whole as `store` holds it after them: ready
     /// to write while `store` goes on changing. With `insertingCreated`, rows none of whose cells
     /// and indicator values existed before (`store` mirrors the table, as a province's does) are
-    /// COPYed straight in; the rest are upserted. Were one there after all, the COPY fails, and
-    /// with it the batch, which is retried from what PostgreSQL holds.
+    /// inserted, not upserted. Were one there after all, the insert fails, and with it the batch,
+    /// which is retried from what PostgreSQL holds.
     func rows(changed changes: IncrementalComputation.Changes, in store: InMemoryCellStore, insertingCreated: Bool) -> UnitPeriodRows {
         var touched: [UnitPeriodKey: Bool] = [:]  // whether something of the row was removed
         touched.reserveCapacity(changes.cells.count / 8)
-        for (key, state) in changes.cells {
+        for (key, exists) in changes.cells {
             let row = UnitPeriodKey(unit: key.unit, period: key.period)
-            touched[row] = touched[row] == true || state == nil
+            touched[row] = touched[row] == true || !exists
         }
         for (key, change) in changes.indicators {
             let row = UnitPeriodKey(unit: key.unit, period: key.period)
@@ -119,23 +127,27 @@ struct EngineRepository: Sendable {
         // the year's rows.
         var byYear: [UnitYear: [(period: Period, removed: Bool)]] = [:]
         for (row, removed) in touched { byYear[UnitYear(unit: row.unit, year: row.period.year), default: []].append((row.period, removed)) }
+        // Only the elements the store has held, in the catalog's order.
+        let elements = elementCodes.indices.filter { store.storedElements.contains(elementCodes[$0]) }
         var rows = UnitPeriodRows()
         for (unitYear, periods) in byYear {
-            var drafts = periods.map { RowDraft(period: $0.period, created: insertingCreated && !$0.removed) }
-            for element in elementCodes {
+            var drafts = periods.map { RowDraft(period: $0.period, created: insertingCreated && !$0.removed, elementCount: elementCodes.count) }
+            for position in elements {
+                let element = elementCodes[position]
                 let yearKey = CellYearKey(unit: unitYear.unit, year: unitYear.year, element: element)
                 store.withYear(yearKey) { cells in
                     for index in drafts.indices {
                         let slot = CellYear.slot(of: drafts[index].period)
                         guard let state = cells.slots[slot] else { continue }
                         drafts[index].cells.append((element, state))
+                        drafts[index].hasCell[position] = true
                         if drafts[index].created && !changes.createdCells.contains(yearKey.cell(atSlot: slot)) { drafts[index].created = false }
                     }
                 }
             }
             for var draft in drafts {
                 let row = UnitPeriodKey(unit: unitYear.unit, period: draft.period)
-                for indicator in indicatorCodes {
+                for (indicator, needs) in zip(indicatorCodes, indicatorElements) where needs.allSatisfy({ $0 >= 0 && draft.hasCell[$0] }) {
                     let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
                     guard let value = store.indicators[key] else { continue }
                     draft.indicators.append((indicator, value))
@@ -160,53 +172,79 @@ struct EngineRepository: Sendable {
     }
 
     /// A row being gathered: its cells and indicator values, and whether all of them are new
-    /// (then it is COPYed in rather than upserted).
+    /// (then it is inserted rather than upserted).
     private struct RowDraft {
         var period: Period
         var created: Bool
         var cells: [(element: String, state: CellState)] = []
+        /// By position in `elementCodes`: whether the row has a cell of the element.
+        var hasCell: [Bool]
         var indicators: [(indicator: String, value: IndicatorValue)] = []
+
+        init(period: Period, created: Bool, elementCount: Int) {
+            self.period = period
+            self.created = created
+            self.hasCell = Array(repeating: false, count: elementCount)
+        }
     }
 
-    /// The columns a unit-period row is written with, in order: of the staging table, and of
-    /// the table itself for rows COPYed straight in.
-    static let rowColumns: [(name: String, type: String)] = [
-        ("unit", "text"), ("period", "text"), ("province", "text"), ("period_type", "text"), ("period_end", "date"),
-        ("cells", "json"), ("indicators", "json"),
-    ]
-
-    /// Writes whole unit-period rows: one COPY of the new, one upsert of the rest, one delete of
-    /// rows left with nothing.
+    /// Writes whole unit-period rows in one statement: the new ones inserted (a row that is
+    /// there after all fails the statement, and with it the batch, which is retried from what
+    /// PostgreSQL holds), the rest upserted; then one delete of rows left with nothing.
+    ///
+    /// The rows go as arrays, one per column, unnested: one round trip. Staged through a
+    /// temporary table with `COPY` they took four (create if missing, empty, copy, merge) and a
+    /// fifth for the new rows, and the batch's write task, which runs on the same two threads as
+    /// the provinces' computations, waited for a thread after each of them.
     func write(_ rows: UnitPeriodRows, on connection: PostgresConnection) async throws {
-        func writeRow(_ row: UnitPeriodRow, _ writer: inout CopyRowWriter) {
-            writer.field(row.key.unit.rawValue)
-            writer.field(row.key.period.description)
-            writer.field(row.province.rawValue)
-            writer.field(row.key.period.type.rawValue)
-            writer.field(row.key.period.end.description)
-            writer.field(utf8: row.cells)
-            writer.field(utf8: row.indicators)
+        if !rows.inserts.isEmpty || !rows.upserts.isEmpty {
+            var binds = PostgresBindings(capacity: 14)
+            for part in [rows.inserts, rows.upserts] {
+                binds.append(part.map(\.key.unit.rawValue), context: .default)
+                binds.append(part.map(\.key.period.description), context: .default)
+                binds.append(part.map(\.province.rawValue), context: .default)
+                binds.append(part.map(\.key.period.type.rawValue), context: .default)
+                binds.append(part.map(\.key.period.end.description), context: .default)
+                binds.append(part.map { JSONText($0.cells) }, context: .default)
+                binds.append(part.map { JSONText($0.indicators) }, context: .default)
+            }
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                WITH inserted AS (
+                    INSERT INTO engine.unit_periods (unit, period, province, period_type, period_end, cells, indicators)
+                    SELECT unit, period, province, period_type, period_end::date, cells, indicators
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::json[], $7::json[])
+                        AS r(unit, period, province, period_type, period_end, cells, indicators)
+                    RETURNING 1
+                )
+                INSERT INTO engine.unit_periods (unit, period, province, period_type, period_end, cells, indicators)
+                SELECT unit, period, province, period_type, period_end::date, cells, indicators
+                FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::json[], $14::json[])
+                    AS r(unit, period, province, period_type, period_end, cells, indicators)
+                ON CONFLICT (unit, period) DO UPDATE SET cells = excluded.cells, indicators = excluded.indicators, updated_at = now()
+                """, binds: binds), logger: logger)
         }
         if !rows.deletes.isEmpty {
-            try await StagingTable(name: "stage_unit_period_deletes", columns: [("unit", "text"), ("period", "text")])
-                .fill(rows.deletes.map { [$0.unit.rawValue, $0.period.description] }, on: connection, logger: logger)
             try await connection.query("""
-                DELETE FROM engine.unit_periods p USING stage_unit_period_deletes d WHERE p.unit = d.unit AND p.period = d.period
+                DELETE FROM engine.unit_periods p
+                USING unnest(\(rows.deletes.map(\.unit.rawValue))::text[], \(rows.deletes.map(\.period.description))::text[]) AS d(unit, period)
+                WHERE p.unit = d.unit AND p.period = d.period
                 """, logger: logger)
         }
-        if !rows.upserts.isEmpty {
-            // Staged as `engine.unit_periods` stores them: uncompressed up to 8,160 bytes. With the
-            // default target, PostgreSQL compressed every staged row of more than 2 KB (pglz) only
-            // to decompress it for the upsert: a fifth of its CPU in the national load.
-            try await StagingTable(name: "stage_unit_periods", columns: Self.rowColumns, storage: "toast_tuple_target = 8160")
-                .fill(rows.upserts, on: connection, logger: logger, write: writeRow)
-            try await connection.query("""
-                INSERT INTO engine.unit_periods (unit, period, province, period_type, period_end, cells, indicators)
-                SELECT unit, period, province, period_type, period_end, cells, indicators FROM stage_unit_periods
-                ON CONFLICT (unit, period) DO UPDATE SET cells = excluded.cells, indicators = excluded.indicators, updated_at = now()
-                """, logger: logger)
-        }
-        try await connection.copy(rows.inserts, into: "engine.unit_periods", columns: Self.rowColumns.map(\.name), logger: logger, write: writeRow)
+    }
+}
+
+/// A `json` value sent as it is: json's binary form is its text, which PostgreSQL checks once.
+private struct JSONText: PostgresArrayEncodable, PostgresNonThrowingEncodable {
+    var bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    static var psqlType: PostgresDataType { .json }
+    static var psqlFormat: PostgresFormat { .binary }
+    static var psqlArrayType: PostgresDataType { .jsonArray }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        buffer.writeBytes(bytes)
     }
 }
 

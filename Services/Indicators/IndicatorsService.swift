@@ -14,10 +14,12 @@ public enum IndicatorsService {
         let catalog = try await ServiceHost.loadCatalog(context)
         let configuration = context.configuration
         let environment = EnvironmentReader(configuration.environment)
+        // The relay publishes what the handler committed from memory, not read back from the outbox.
+        let outboxMemory = OutboxMemory()
         let handler = EngineHandler(
             catalog: catalog, source: name, topics: configuration.topics,
             writeChunkCells: try environment.integer("DX_ENGINE_WRITE_CHUNK_CELLS", default: EngineHandler.defaultWriteChunkCells, range: 1...10_000_000),
-            logger: context.logger
+            outboxMemory: outboxMemory, logger: context.logger
         )
         var consumerConfiguration = KafkaConsumerConfiguration(
             client: configuration.kafkaClient(), groupID: configuration.consumerGroup, topics: [configuration.topics.observations]
@@ -29,7 +31,8 @@ public enum IndicatorsService {
             decodingTasks: ProcessInfo.processInfo.activeProcessorCount, logger: context.logger
         )
         let producer = try KafkaProducer(configuration: .init(client: configuration.kafkaClient()), logger: context.logger)
-        let relay = OutboxRelay(outbox: Outbox(schema: "engine"), database: context.database, producer: producer, logger: context.logger)
+        let relay = OutboxRelay(outbox: Outbox(schema: "engine"), memory: outboxMemory, database: context.database, producer: producer,
+                                logger: context.logger)
         return ServicePlan(
             services: [producer, relay, consumer],
             readiness: [ReadinessCheck(name: "kafka") { try await producer.checkConnection() }]

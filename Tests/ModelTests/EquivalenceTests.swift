@@ -184,7 +184,10 @@ struct EquivalenceTests {
             if !changes.deferred.isEmpty {
                 changes.merge(countryPass.recompute(nativeCells: changes.deferred, in: &store))
             }
-            for (key, state) in changes.cells { mirror.setCell(key, state) }
+            for (key, exists) in changes.cells {
+                #expect(exists == (store.cell(key) != nil), "\(key) recorded as \(exists ? "written" : "removed")")
+                mirror.setCell(key, store.cell(key))
+            }
             for (key, change) in changes.indicators { mirror.indicators[key] = change.current }
             let (kept, written) = (store.allCells(), mirror.allCells())
             let differing = Set(kept.keys).union(written.keys).filter { kept[$0] != written[$0] }.sorted()

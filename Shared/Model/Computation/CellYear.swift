@@ -45,7 +45,16 @@ public struct CellYear: Sendable, Hashable {
         return first..<(first + period.type.months / finer.months)
     }
 
-    var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+    /// Asked on every change of a cell: each slot is matched where it is stored, since comparing
+    /// a copy with nil retained and released its report list (1.4% of dx-indicators' CPU).
+    var isEmpty: Bool {
+        slots.withUnsafeBufferPointer { cells in
+            for index in cells.indices {
+                if case .some = cells[index] { return false }
+            }
+            return true
+        }
+    }
 }
 
 /// The key of a `CellYear`: a unit, a year and a data element.

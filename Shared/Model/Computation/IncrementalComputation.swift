@@ -26,8 +26,10 @@ public struct IncrementalComputation: Sendable {
 
     /// What a batch changed.
     public struct Changes: Sendable {
-        /// Cells written; nil means the cell no longer exists.
-        public var cells: [CellKey: CellState?] = [:]
+        /// Cells written, each with whether it still exists (false: removed). Their states are
+        /// read from the store: kept here, a copy of every changed cell's state (its report list
+        /// retained) was made and moved with each insert and each growth of the table.
+        public var cells: [CellKey: Bool] = [:]
         public var indicators: [IndicatorKey: IndicatorChange] = [:]
         /// Native cells of deferred units whose children changed.
         public var deferred: Set<CellKey> = []
@@ -78,6 +80,11 @@ public struct IncrementalComputation: Sendable {
     /// the store's keys (the engine collects disjoint provinces into one set of changes this way,
     /// without copying each province's).
     public func apply(_ inputs: [ObservationInput], to store: inout InMemoryCellStore, adding changes: inout Changes) {
+        // Room for a month's observation, its quarter and its year, and about as many indicator
+        // values: grown one doubling at a time, the tables were copied and their new pages
+        // faulted in several times per batch.
+        changes.cells.reserveCapacity(changes.cells.count + 3 * inputs.count)
+        changes.indicators.reserveCapacity(changes.indicators.count + 2 * inputs.count)
         var dirty: [Int: Set<CellKey>] = [:]
         for input in inputs {
             let key = input.key
@@ -132,7 +139,7 @@ public struct IncrementalComputation: Sendable {
                     changes.deferred.insert(key)
                     // Its own inputs are in the store now; the deferred pass records it again if
                     // its value changes.
-                    if ownInputsChanged(key, at: depth) { changes.cells[key] = store.cell(key) }
+                    if ownInputsChanged(key, at: depth) { changes.cells[key] = store.cell(key) != nil }
                     continue
                 }
                 guard let element = catalog.elements[key.element] else { continue }
@@ -142,7 +149,7 @@ public struct IncrementalComputation: Sendable {
                 if old != new || ownInputsChanged(key, at: depth) {
                     if old == nil { changes.createdCells.insert(key) }
                     store.setCell(key, new)
-                    changes.cells[key] = new
+                    changes.cells[key] = new != nil
                 }
                 let valueChanged = old?.value != new?.value
                 let completenessChanged = old?.completeness != new?.completeness
@@ -164,6 +171,8 @@ public struct IncrementalComputation: Sendable {
         // needed. A year of cells is found once for all its periods.
         for (yearKey, periods) in derivedDirty {
             guard let element = catalog.elements[yearKey.element] else { continue }
+            // Looked up once for the quarter and the year (a String key: hashed with a Hasher).
+            let usedBy = catalog.indicators(using: yearKey.element)
             store.modifyYear(yearKey) { cells in
                 for slot in 0..<CellYear.slotCount where periods & (1 << slot) != 0 {
                     let period = CellYear.period(ofSlot: slot, year: yearKey.year)
@@ -174,8 +183,10 @@ public struct IncrementalComputation: Sendable {
                     let key = yearKey.cell(atSlot: slot)
                     if old == nil { changes.createdCells.insert(key) }
                     cells.slots[slot] = new
-                    changes.cells[key] = new
-                    markIndicators(unit: key.unit, period: period, element: key.element, into: &indicatorDirty)
+                    changes.cells[key] = new != nil
+                    for indicator in usedBy {
+                        indicatorDirty.insert(IndicatorKey(unit: key.unit, period: period, indicator: indicator.code))
+                    }
                 }
             }
         }

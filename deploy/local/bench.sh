@@ -49,7 +49,12 @@ start_service() {
 # bench's batch (DX_BENCH_BATCH, default 500: dx-indicators' own default).
 batch=${DX_BENCH_BATCH:-500}
 start_ingest() { start_service dx-ingest "$1" DX_RATE_LIMIT_PER_MINUTE=0; }
-start_indicators() { start_service dx-indicators "$1" DX_CONSUMER_BATCH_SIZE="$batch"; }
+# DX_BENCH_INDICATORS_DIR: the directory of another build's dx-indicators, to measure it under
+# the same conditions as this one (an A/B of two versions, one run after the other).
+start_indicators() {
+  DX_BIN_DIR="${DX_BENCH_INDICATORS_DIR:-$root/$bin}" DX_LOG_LEVEL=warning bash "$here/services.sh" start-one bench dx-indicators \
+    DX_TOPIC_PREFIX="$1" DX_CONSUMER_BATCH_SIZE="$batch" >/dev/null
+}
 stop_service() { bash "$here/services.sh" stop bench >/dev/null 2>&1 || true; }
 pid_of() { cat "$state/$1.pid"; }
 

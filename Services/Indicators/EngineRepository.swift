@@ -11,21 +11,22 @@ struct EngineRepository: Sendable {
     let logger: Logger
     /// The codes a row's cells and indicator values are looked up by, in the order they are written.
     private let elementCodes: [String]
-    private let indicatorCodes: [String]
-    /// For each of `indicatorCodes`, the positions in `elementCodes` of the elements it reads:
-    /// a unit-period has a value of an indicator only where it has a cell of each (`CellFormula`
-    /// gives none otherwise), so a row asks the store only for those.
-    private let indicatorElements: [[Int]]
+    /// Each indicator (in code order) with the positions in `elementCodes` of the elements it
+    /// reads: a unit-period has a value of an indicator only where it has a cell of each
+    /// (`CellFormula` gives none otherwise), so a row asks the store only for those.
+    private let indicators: [(code: String, elements: [Int])]
 
     init(catalog: Catalog, logger: Logger) {
         self.catalog = catalog
         self.logger = logger
         let elementCodes = catalog.elements.keys.sorted()
         self.elementCodes = elementCodes
-        self.indicatorCodes = catalog.indicators.keys.sorted()
         let position = Dictionary(uniqueKeysWithValues: elementCodes.enumerated().map { ($1, $0) })
-        // An element outside the catalog has no position and no cell: such an indicator never has a value.
-        self.indicatorElements = indicatorCodes.map { code in catalog.indicators[code]!.elements.map { position[$0] ?? -1 } }
+        // One that reads an element outside the catalog never has a cell of it, nor a value.
+        self.indicators = catalog.indicators.keys.sorted().compactMap { code in
+            let elements = catalog.indicators[code]!.elements.compactMap { position[$0] }
+            return elements.count == catalog.indicators[code]!.elements.count ? (code, elements) : nil
+        }
     }
 
     /// The province a unit's rows are filed under; the country files under itself.
@@ -147,7 +148,7 @@ struct EngineRepository: Sendable {
             }
             for var draft in drafts {
                 let row = UnitPeriodKey(unit: unitYear.unit, period: draft.period)
-                for (indicator, needs) in zip(indicatorCodes, indicatorElements) where needs.allSatisfy({ $0 >= 0 && draft.hasCell[$0] }) {
+                for (indicator, needs) in indicators where needs.allSatisfy({ draft.hasCell[$0] }) {
                     let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
                     guard let value = store.indicators[key] else { continue }
                     draft.indicators.append((indicator, value))

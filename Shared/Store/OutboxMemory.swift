@@ -18,7 +18,6 @@ public final class OutboxMemory: Sendable {
 
     private struct Kept {
         var id: UUID
-        var bytes: Int
         var at: ContinuousClock.Instant
     }
 
@@ -47,7 +46,7 @@ public final class OutboxMemory: Sendable {
             for message in messages {
                 guard message.payload.count <= byteLimit else { continue }
                 state.payloads[message.id] = message.payload
-                state.order.append(Kept(id: message.id, bytes: message.payload.count, at: now))
+                state.order.append(Kept(id: message.id, at: now))
                 state.bytes += message.payload.count
             }
             evict(&state, now: now)
@@ -76,11 +75,11 @@ public final class OutboxMemory: Sendable {
     private func evict(_ state: inout State, now: ContinuousClock.Instant) {
         while state.head < state.order.count {
             let oldest = state.order[state.head]
-            if state.payloads[oldest.id] != nil {
+            if let payload = state.payloads[oldest.id] {
                 // Still waiting for the relay: dropped only when over the limit or too old.
                 guard state.bytes > byteLimit || now - oldest.at > lifetime else { break }
                 state.payloads[oldest.id] = nil
-                state.bytes -= oldest.bytes
+                state.bytes -= payload.count
             }
             state.head += 1
         }

@@ -146,33 +146,25 @@ public final class OutboxRelay: Service, Sendable {
     /// kept them (the payload column is then not read at all), from the rows for the rest.
     private func pending(limit: Int, on connection: PostgresConnection) async throws -> [PendingRow] {
         let schema = outbox.schema
-        guard let memory else {
-            var rows: [PendingRow] = []
-            let pending = try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT id, message_id, topic, key, payload FROM \(schema).outbox
-                WHERE published_at IS NULL ORDER BY id LIMIT \(limit)
-                """), logger: logger)
-            for try await (id, messageID, topic, key, payload) in pending.decode((Int64, UUID, String, String, ByteBuffer).self) {
-                rows.append(PendingRow(id: id, messageID: messageID, topic: topic, key: key, payload: Array(buffer: payload)))
-            }
-            return rows
-        }
+        let payload = memory == nil ? "payload" : "NULL::bytea"
         var rows: [PendingRow] = []
+        var missing: [Int64: Int] = [:]
         let pending = try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT id, message_id, topic, key FROM \(schema).outbox
+            SELECT id, message_id, topic, key, \(payload) FROM \(schema).outbox
             WHERE published_at IS NULL ORDER BY id LIMIT \(limit)
             """), logger: logger)
-        for try await (id, messageID, topic, key) in pending.decode((Int64, UUID, String, String).self) {
-            rows.append(PendingRow(id: id, messageID: messageID, topic: topic, key: key, payload: []))
+        for try await (id, messageID, topic, key, payload) in pending.decode((Int64, UUID, String, String, ByteBuffer?).self) {
+            if payload == nil { missing[id] = rows.count }
+            rows.append(PendingRow(id: id, messageID: messageID, topic: topic, key: key, payload: payload.map { Array(buffer: $0) } ?? []))
         }
-        let kept = memory.take(rows.map(\.messageID))
-        var missing: [Int64: Int] = [:]
-        for index in rows.indices {
-            if let payload = kept[rows[index].messageID] {
+        if let memory, !missing.isEmpty {
+            let kept = memory.take(missing.values.map { rows[$0].messageID })
+            for (id, index) in missing {
+                guard let payload = kept[rows[index].messageID] else { continue }
                 rows[index].payload = payload
-            } else {
-                missing[rows[index].id] = index
+                missing[id] = nil
             }
+            memoryHits.increment(by: kept.count)
         }
         if !missing.isEmpty {
             let ids = Array(missing.keys)
@@ -185,7 +177,6 @@ public final class OutboxRelay: Service, Sendable {
                 throw OutboxRelayError("\(schema).outbox rows \(missing.keys.sorted()) vanished while the relay held its lock")
             }
         }
-        memoryHits.increment(by: kept.count)
         return rows
     }
 }

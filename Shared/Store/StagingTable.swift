@@ -11,15 +11,10 @@ import PostgresNIO
 public struct StagingTable: Sendable {
     public let name: String
     public let columns: [(name: String, type: String)]
-    /// Storage parameters of the table (`CREATE TABLE ... WITH (...)`), e.g. the
-    /// `toast_tuple_target` of the table the rows are merged into, so rows are staged as they will
-    /// be stored.
-    public let storage: String?
 
-    public init(name: String, columns: [(name: String, type: String)], storage: String? = nil) {
+    public init(name: String, columns: [(name: String, type: String)]) {
         self.name = name
         self.columns = columns
-        self.storage = storage
     }
 
     /// Creates the table if this connection has none yet (or empties it, when this transaction
@@ -34,8 +29,7 @@ public struct StagingTable: Sendable {
     public func fill<Row>(_ rows: [Row], on connection: PostgresConnection, logger: Logger,
                           write: (Row, inout CopyRowWriter) -> Void) async throws {
         let definition = columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
-        let with = storage.map { " WITH (\($0))" } ?? ""
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(definition))\(with) ON COMMIT DELETE ROWS"), logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(definition)) ON COMMIT DELETE ROWS"), logger: logger)
         // Not TRUNCATE: on a table this transaction did not create, it makes a new file.
         try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(name)"), logger: logger)
         try await connection.copy(rows, into: name, columns: columns.map(\.name), logger: logger, write: write)

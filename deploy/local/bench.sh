@@ -43,7 +43,7 @@ PGPASSWORD=postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc 
 start_service() {
   local name=$1 topic_prefix=$2
   shift 2
-  DX_BIN_DIR="$root/$bin" DX_LOG_LEVEL=warning bash "$here/services.sh" start-one bench "$name" DX_TOPIC_PREFIX="$topic_prefix" "$@" >/dev/null
+  DX_BIN_DIR="${service_dir:-$root/$bin}" DX_LOG_LEVEL=warning bash "$here/services.sh" start-one bench "$name" DX_TOPIC_PREFIX="$topic_prefix" "$@" >/dev/null
 }
 # dx-ingest without its rate limit (or the limit is what gets measured); dx-indicators with the
 # bench's batch (DX_BENCH_BATCH, default 500: dx-indicators' own default).
@@ -51,10 +51,7 @@ batch=${DX_BENCH_BATCH:-500}
 start_ingest() { start_service dx-ingest "$1" DX_RATE_LIMIT_PER_MINUTE=0; }
 # DX_BENCH_INDICATORS_DIR: the directory of another build's dx-indicators, to measure it under
 # the same conditions as this one (an A/B of two versions, one run after the other).
-start_indicators() {
-  DX_BIN_DIR="${DX_BENCH_INDICATORS_DIR:-$root/$bin}" DX_LOG_LEVEL=warning bash "$here/services.sh" start-one bench dx-indicators \
-    DX_TOPIC_PREFIX="$1" DX_CONSUMER_BATCH_SIZE="$batch" >/dev/null
-}
+start_indicators() { service_dir="${DX_BENCH_INDICATORS_DIR:-}" start_service dx-indicators "$1" DX_CONSUMER_BATCH_SIZE="$batch"; }
 stop_service() { bash "$here/services.sh" stop bench >/dev/null 2>&1 || true; }
 pid_of() { cat "$state/$1.pid"; }
 

@@ -163,7 +163,7 @@ public struct IncrementalComputation: Sendable {
                 }
                 let enclosing = CellYear.enclosingSlots(of: key.period)
                 if enclosing != 0 { derivedDirty[CellYearKey(key), default: 0] |= enclosing }
-                markIndicators(unit: key.unit, period: key.period, element: key.element, into: &indicatorDirty)
+                markIndicators(catalog.indicators(using: key.element), unit: key.unit, period: key.period, into: &indicatorDirty)
             }
         }
 
@@ -184,9 +184,7 @@ public struct IncrementalComputation: Sendable {
                     if old == nil { changes.createdCells.insert(key) }
                     cells.slots[slot] = new
                     changes.cells[key] = new != nil
-                    for indicator in usedBy {
-                        indicatorDirty.insert(IndicatorKey(unit: key.unit, period: period, indicator: indicator.code))
-                    }
+                    markIndicators(usedBy, unit: key.unit, period: period, into: &indicatorDirty)
                 }
             }
         }
@@ -209,8 +207,8 @@ public struct IncrementalComputation: Sendable {
         }
     }
 
-    private func markIndicators(unit: UnitCode, period: Period, element: String, into set: inout Set<IndicatorKey>) {
-        for indicator in catalog.indicators(using: element) {
+    private func markIndicators(_ indicators: [Indicator], unit: UnitCode, period: Period, into set: inout Set<IndicatorKey>) {
+        for indicator in indicators {
             set.insert(IndicatorKey(unit: unit, period: period, indicator: indicator.code))
         }
     }

@@ -185,12 +185,18 @@ public struct MessageJSONWriter {
         }
     }
 
+    // Literals appended from static text: `Array("true".utf8)` allocated an array for every
+    // indicator value the engine wrote.
     public mutating func bool(_ value: Bool) {
-        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        literal(value ? "true" : "false")
     }
 
     public mutating func null() {
-        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+        literal("null")
+    }
+
+    private mutating func literal(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     public mutating func key(_ name: StaticString, _ value: String) {

@@ -4,8 +4,9 @@
 extension Array where Element == UInt8 {
     /// Appends the digits of `value`, left-padded with zeros to `width` digits ("7", width 2 → "07").
     public mutating func appendDecimal(_ value: UInt64, width: Int = 1) {
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64.max's 20 digits
-        Swift.withUnsafeMutableBytes(of: &scratch) { buffer in
+        // Room for UInt64.max's 20 digits, as typed bytes: appended from a slice of raw bytes,
+        // they went through the generic element-by-element copy, not one `memcpy`.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
             var start = buffer.count
             var rest = value
             repeat {
@@ -15,7 +16,7 @@ extension Array where Element == UInt8 {
             } while rest > 0
             let digits = buffer.count - start
             if width > digits { append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits)) }
-            append(contentsOf: buffer[start...])
+            append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
         }
     }
 }

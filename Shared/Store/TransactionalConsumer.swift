@@ -64,6 +64,9 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
     private let duplicates: Counter
     private let deadLettered: Counter
     private let batchTimer: Metrics.Timer
+    /// Where a batch's time goes (`dx_consumer_phase_seconds`): decoding its messages, recording
+    /// their ids, the handler's work, storing the offsets, and the commit.
+    private let phaseTimers: PhaseTimers
     private let lagGauge: Gauge
     private let decodingTasks: Int
 
@@ -90,6 +93,7 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
         duplicates = Counter(label: "dx_consumer_duplicates_total", dimensions: dimensions)
         deadLettered = Counter(label: "dx_consumer_dead_letters_total", dimensions: dimensions)
         batchTimer = Metrics.Timer(label: "dx_consumer_batch_seconds", dimensions: dimensions)
+        phaseTimers = PhaseTimers(consumer: name)
         lagGauge = Gauge(label: "dx_consumer_lag_messages", dimensions: dimensions)
     }
 
@@ -173,6 +177,8 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
         if let deadLetterReason {
             deadLetters = batch.map { deadLetter($0, error: deadLetterReason) }
         } else {
+            let decodeStart = DispatchTime.now()
+            defer { phaseTimers.decode.recordInterval(since: decodeStart) }
             for message in await decode(batch) {
                 switch message {
                 case .message(let message): decoded.append(message)
@@ -188,7 +194,14 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
         let outbox = self.outbox
         let source = name
         let deadLetterTopic = self.deadLetterTopic
+        let timers = phaseTimers
+        let bodyEnd = Mutex<DispatchTime?>(nil)
         let (duplicateCount, deadCount) = try await database.withTransaction { connection -> (Int, Int) in
+            var phaseStart = DispatchTime.now()
+            func endPhase(_ timer: Metrics.Timer) {
+                timer.recordInterval(since: phaseStart)
+                phaseStart = .now()
+            }
             var fresh = decoded
             if !decoded.isEmpty {
                 let inserted = try await connection.query("""
@@ -205,9 +218,11 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
                 var seen = Set<UUID>()
                 fresh = decoded.filter { new.contains($0.envelope.id) && seen.insert($0.envelope.id).inserted }
             }
+            endPhase(timers.record)
             if !fresh.isEmpty {
                 try await handler.apply(fresh, connection: connection)
             }
+            endPhase(timers.apply)
             if !deadLetters.isEmpty {
                 let messages = try deadLetters.map { letter in
                     try OutboxMessage(topic: deadLetterTopic, key: letter.topic,
@@ -226,8 +241,11 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
                 ON CONFLICT (consumer, topic, partition)
                 DO UPDATE SET next_offset = GREATEST(\(unescaped: schema).consumer_offsets.next_offset, excluded.next_offset), updated_at = now()
                 """, logger: logger)
+            endPhase(timers.offsets)
+            bodyEnd.withLock { $0 = .now() }
             return (decoded.count - fresh.count, deadLetters.count)
         }
+        if let end = bodyEnd.withLock({ $0 }) { timers.commit.recordInterval(since: end) }
         await handler.transactionCommitted()
         if duplicateCount > 0 {
             duplicates.increment(by: duplicateCount)
@@ -268,17 +286,27 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
 
     private func decode(_ message: KafkaMessage) -> Decoded {
         do {
-            let header = try MessageCoding.decode(EnvelopeHeader.self, from: message.value)
-            guard header.schema == handler.schema else {
-                throw InvalidMessage("schema is '\(header.schema)', expected '\(handler.schema)'")
+            // The whole envelope first, its schema checked after: reading the header before
+            // every payload skipped through the message once more. Only a message whose payload
+            // does not decode has its header read, so a wrong schema is named as the fault.
+            let envelope: Envelope<Handler.Payload>
+            do {
+                envelope = try MessageCoding.decode(Envelope<Handler.Payload>.self, from: message.value)
+            } catch {
+                try checkSchema(try MessageCoding.decode(EnvelopeHeader.self, from: message.value).schema)
+                throw error
             }
-            let envelope = try MessageCoding.decode(Envelope<Handler.Payload>.self, from: message.value)
+            try checkSchema(envelope.schema)
             return .message(ConsumedMessage(envelope: envelope, topic: message.topic, partition: message.partition, offset: message.offset))
         } catch let error as InvalidMessage {
             return .deadLetter(deadLetter(message, error: error.description))
         } catch {
             return .deadLetter(deadLetter(message, error: "cannot decode: \(MessageCoding.describe(error))"))
         }
+    }
+
+    private func checkSchema(_ schema: String) throws(InvalidMessage) {
+        guard schema == handler.schema else { throw InvalidMessage("schema is '\(schema)', expected '\(handler.schema)'") }
     }
 
     private func deadLetter(_ message: KafkaMessage, error: String) -> DeadLetter {
@@ -358,5 +386,17 @@ private struct RebalanceBridge<Handler: TransactionalBatchHandler>: KafkaRebalan
 
     func lastApplied(before stored: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition: KafkaMessageRecognizer] {
         try await owner.lastApplied(before: stored)
+    }
+}
+
+/// The timers of a consumer's batch phases.
+private struct PhaseTimers: Sendable {
+    let decode, record, apply, offsets, commit: Metrics.Timer
+
+    init(consumer: String) {
+        func timer(_ phase: String) -> Metrics.Timer {
+            Metrics.Timer(label: "dx_consumer_phase_seconds", dimensions: [("consumer", consumer), ("phase", phase)])
+        }
+        (decode, record, apply, offsets, commit) = (timer("decode"), timer("record"), timer("apply"), timer("offsets"), timer("commit"))
     }
 }

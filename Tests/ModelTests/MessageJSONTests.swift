@@ -153,4 +153,34 @@ struct MessageJSONTests {
             #expect(throws: DecodingError.self) { try MessageCoding.decode(Envelope<ObservationBatch>.self, from: bytes) }
         }
     }
+
+    @Test("envelope headers: read directly as JSONDecoder reads them, what the reader refuses still decided by JSONDecoder")
+    func headers() throws {
+        var random = Random(rng: SeededGenerator(seed: 17))
+        let pretty = JSONEncoder()
+        pretty.outputFormatting = [.prettyPrinted]
+        for _ in 0..<200 {
+            let envelope = Envelope(schema: random.text(), source: random.text(), data: random.observationBatch())
+            for bytes in [envelope.messageJSON(), Array(try pretty.encode(envelope))] {
+                let direct = try EnvelopeHeader(messageJSON: bytes)
+                let reference = try JSONDecoder().decode(EnvelopeHeader.self, from: Data(bytes))
+                #expect(direct.schema == reference.schema && direct.id == reference.id)
+                #expect(direct.schema == envelope.schema && direct.id == envelope.id)
+            }
+        }
+        // The first of duplicate keys, as JSONDecoder keeps; anything in the payload skipped.
+        let duplicate = Array(#"{"data":{"x":[1,"a",{"b":null}]},"schema":"s1","id":"3f2504e0-4f89-11d3-9a0c-0305e82c3301","schema":"s2"}"#.utf8)
+        #expect(try MessageCoding.decode(EnvelopeHeader.self, from: duplicate).schema == "s1")
+        #expect(try JSONDecoder().decode(EnvelopeHeader.self, from: Data(duplicate)).schema == "s1")
+        let malformed = [
+            Array(#"{"schema":"s","id":"not a uuid"}"#.utf8),
+            Array(#"{"schema":"s"}"#.utf8),
+            Array(#"{"schema":"s","id":"3f2504e0-4f89-11d3-9a0c-0305e82c3301","data":[1,}"#.utf8),
+            Array(#"{"schema":"s","id":"3f2504e0-4f89-11d3-9a0c-0305e82c3301"} x"#.utf8),
+        ]
+        for bytes in malformed {
+            #expect(throws: MessageJSONError.self) { try EnvelopeHeader(messageJSON: bytes) }
+            #expect(throws: DecodingError.self) { try MessageCoding.decode(EnvelopeHeader.self, from: bytes) }
+        }
+    }
 }

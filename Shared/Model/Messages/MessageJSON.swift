@@ -13,13 +13,17 @@ public protocol MessageJSONPayload: Codable, Sendable {
     static func readJSON(from reader: inout MessageJSONReader) throws(MessageJSONError) -> Self
 }
 
-/// An envelope whose payload has a direct codec (see `MessageCoding.encode`/`decode`).
-protocol MessageJSONEnvelope {
-    func messageJSON() -> [UInt8]
+/// A message type the direct reader takes (see `MessageCoding.decode`).
+protocol MessageJSONDecodable {
     init(messageJSON bytes: [UInt8]) throws(MessageJSONError)
 }
 
-extension Envelope: MessageJSONEnvelope where Payload: MessageJSONPayload {
+/// An envelope whose payload has a direct codec (see `MessageCoding.encode`/`decode`).
+protocol MessageJSONEnvelope: MessageJSONDecodable {
+    func messageJSON() -> [UInt8]
+}
+
+extension Envelope: MessageJSONDecodable, MessageJSONEnvelope where Payload: MessageJSONPayload {
     /// The bytes `MessageCoding.encoder()` gives for this envelope, written directly.
     public func messageJSON() -> [UInt8] {
         var writer = MessageJSONWriter()

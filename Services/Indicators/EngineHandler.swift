@@ -18,6 +18,7 @@ final class EngineHandler: TransactionalBatchHandler {
     let schema = ObservationBatch.schema
 
     private let catalog: Catalog
+    private let check: ObservationCheck
     private let repository: EngineRepository
     private let provinceEngine: IncrementalComputation
     private let countryEngine: IncrementalComputation
@@ -63,6 +64,7 @@ final class EngineHandler: TransactionalBatchHandler {
         self.writeChunkCells = writeChunkCells
         self.computeTasks = computeTasks
         self.catalog = catalog
+        self.check = ObservationCheck(catalog: catalog)
         self.repository = EngineRepository(catalog: catalog, logger: logger)
         self.provinceEngine = IncrementalComputation(catalog: catalog, deferredUnits: [.country])
         self.countryEngine = IncrementalComputation(catalog: catalog)
@@ -80,22 +82,24 @@ final class EngineHandler: TransactionalBatchHandler {
     }
 
     func apply(_ messages: [ConsumedMessage<ObservationBatch>], connection: PostgresConnection) async throws {
-        var provinceInputs: [UnitCode: [ObservationInput]] = [:]
+        // A province's batches are checked by the task that computes it.
+        var provinceBatches: [UnitCode: [ObservationBatch]] = [:]
         var countryInputs: [ObservationInput] = []
         var order: [UnitCode] = []
+        var observations = 0
         for message in messages {
-            let inputs = try validate(message.envelope.data)
-            let province = message.envelope.data.province
-            if province == .country {
-                countryInputs += inputs
+            let batch = message.envelope.data
+            observations += batch.observations.count
+            if batch.province == .country {
+                countryInputs += try check.inputs(of: batch)
             } else {
-                if provinceInputs[province] == nil { order.append(province) }
-                provinceInputs[province, default: []] += inputs
+                if provinceBatches[batch.province] == nil { order.append(batch.province) }
+                provinceBatches[batch.province, default: []].append(batch)
             }
         }
 
         // Each province's changed indicator values are published as its rows are written.
-        let provinces = try await applyProvinces(order, provinceInputs, connection: connection)
+        let provinces = try await applyProvinces(order, provinceBatches, connection: connection)
         var published = provinces.published
 
         if !provinces.changes.deferred.isEmpty || !countryInputs.isEmpty {
@@ -108,40 +112,19 @@ final class EngineHandler: TransactionalBatchHandler {
             countryTimer.recordInterval(since: start)
         }
 
-        observationsApplied.increment(by: provinceInputs.values.reduce(countryInputs.count) { $0 + $1.count })
+        observationsApplied.increment(by: observations)
         indicatorChanges.increment(by: published)
-    }
-
-    /// Checks a batch against the catalog; a malformed batch is dead-lettered, not applied.
-    private func validate(_ batch: ObservationBatch) throws(InvalidMessage) -> [ObservationInput] {
-        let inputs = try batch.inputs()
-        for (index, observation) in batch.observations.enumerated() {
-            guard let unit = catalog.units[observation.unit] else {
-                throw InvalidMessage("observations[\(index)]: unit \(observation.unit) is not in the catalog")
-            }
-            let province = catalog.units.province(of: unit.code) ?? unit.code
-            guard province == batch.province else {
-                throw InvalidMessage("observations[\(index)]: unit \(observation.unit) belongs to province \(province), not \(batch.province)")
-            }
-            guard let element = catalog.elements[observation.element] else {
-                throw InvalidMessage("observations[\(index)]: data element \(observation.element) is not in the catalog")
-            }
-            guard element.periodType == observation.period.type else {
-                throw InvalidMessage("observations[\(index)]: \(element.code) is per \(element.periodType.rawValue), not \(observation.period)")
-            }
-        }
-        return inputs
     }
 
     static let defaultWriteChunkCells = 4_000
     static var defaultComputeTasks: Int { ProcessInfo.processInfo.activeProcessorCount }
 
-    /// Computes the batch's provinces in memory, up to `computeTasks` at once (their states are
-    /// disjoint), and writes their changed rows and publishes their changed indicator values in
+    /// Checks and computes the batch's provinces in memory, up to `computeTasks` at once (their
+    /// states are disjoint), and writes their changed rows and publishes their changed indicator values in
     /// chunks while the next are computed. The provinces not in memory are read first: the
     /// connection runs one statement at a time, and at most one write is in flight on it.
     /// Returns what the country pass reads of the changes, and how many values were published.
-    private func applyProvinces(_ order: [UnitCode], _ inputs: [UnitCode: [ObservationInput]],
+    private func applyProvinces(_ order: [UnitCode], _ batches: [UnitCode: [ObservationBatch]],
                                 connection: PostgresConnection) async throws -> (changes: IncrementalComputation.Changes, topCells: [CellKey: CellState?],
                                                                                  published: Int) {
         var stores: [(province: UnitCode, store: StoreHandoff)] = []
@@ -155,7 +138,7 @@ final class EngineHandler: TransactionalBatchHandler {
                 stores.append((province, StoreHandoff(store)))
             }
         }
-        let (engine, repository, units, publication, outbox, logger) = (provinceEngine, self.repository, catalog.units, publication, outbox, logger)
+        let (engine, repository, units, publication, outbox, check, logger) = (provinceEngine, self.repository, catalog.units, publication, outbox, check, logger)
         let start = DispatchTime.now()
         var computed: DispatchTime?
         defer {
@@ -177,7 +160,9 @@ final class EngineHandler: TransactionalBatchHandler {
             // The provinces' computations hold the pool's threads (one per core) for tens of
             // milliseconds each; between its parts a computation yields, so the batch's write task,
             // whose every statement resumes on the same pool, does not wait for a whole province.
-            @Sendable func compute(_ province: UnitCode, _ handoff: StoreHandoff, _ inputs: [ObservationInput]) async throws -> ProvinceStep {
+            @Sendable func compute(_ province: UnitCode, _ handoff: StoreHandoff, _ batches: [ObservationBatch]) async throws -> ProvinceStep {
+                var inputs: [ObservationInput] = []
+                for batch in batches { inputs += try check.inputs(of: batch) }
                 var store = handoff.take()
                 let changes = engine.apply(inputs, to: &store)
                 await Task.yield()
@@ -190,8 +175,8 @@ final class EngineHandler: TransactionalBatchHandler {
                                  write: write, cells: changes.cells.count, published: changes.indicators.count)
             }
             while computing < computeTasks, let (province, handoff) = next.next() {
-                let provinceInputs = inputs[province]!
-                group.addTask { try await compute(province, handoff, provinceInputs) }
+                let provinceBatches = batches[province]!
+                group.addTask { try await compute(province, handoff, provinceBatches) }
                 computing += 1
             }
             while let step = try await group.next() {
@@ -205,8 +190,8 @@ final class EngineHandler: TransactionalBatchHandler {
                     chunkCells += cells
                     published += count
                     if let (province, handoff) = next.next() {
-                        let provinceInputs = inputs[province]!
-                        group.addTask { try await compute(province, handoff, provinceInputs) }
+                        let provinceBatches = batches[province]!
+                        group.addTask { try await compute(province, handoff, provinceBatches) }
                         computing += 1
                     }
                     if computing == 0 { computed = .now() }

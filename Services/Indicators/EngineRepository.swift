@@ -114,14 +114,14 @@ struct EngineRepository: Sendable {
     /// inserted, not upserted. Were one there after all, the insert fails, and with it the batch,
     /// which is retried from what PostgreSQL holds.
     func rows(changed changes: IncrementalComputation.Changes, in store: InMemoryCellStore, insertingCreated: Bool) -> UnitPeriodRows {
-        var touched: [UnitPeriodKey: Bool] = [:]  // whether something of the row was removed
+        var touched: [UnitPeriod: Bool] = [:]  // whether something of the row was removed
         touched.reserveCapacity(changes.cells.count / 8)
         for (key, exists) in changes.cells {
-            let row = UnitPeriodKey(unit: key.unit, period: key.period)
+            let row = UnitPeriod(unit: key.unit, period: key.period)
             touched[row] = touched[row] == true || !exists
         }
         for (key, change) in changes.indicators {
-            let row = UnitPeriodKey(unit: key.unit, period: key.period)
+            let row = UnitPeriod(unit: key.unit, period: key.period)
             touched[row] = touched[row] == true || change.current == nil
         }
         // By unit and year: a year of a unit's cells of one element is found once for all of
@@ -147,7 +147,7 @@ struct EngineRepository: Sendable {
                 }
             }
             for var draft in drafts {
-                let row = UnitPeriodKey(unit: unitYear.unit, period: draft.period)
+                let row = UnitPeriod(unit: unitYear.unit, period: draft.period)
                 for (indicator, needs) in indicators where needs.allSatisfy({ draft.hasCell[$0] }) {
                     let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
                     guard let value = store.indicators[key] else { continue }
@@ -249,15 +249,9 @@ private struct JSONText: PostgresArrayEncodable, PostgresNonThrowingEncodable {
     }
 }
 
-/// A unit and period: the key of a row of `engine.unit_periods`.
-struct UnitPeriodKey: Hashable, Sendable {
-    var unit: UnitCode
-    var period: Period
-}
-
 /// A unit-period row as it is written: its cells and indicator values already JSON (UTF-8).
 struct UnitPeriodRow: Sendable {
-    var key: UnitPeriodKey
+    var key: UnitPeriod
     var province: UnitCode
     var cells: [UInt8]
     var indicators: [UInt8]
@@ -267,7 +261,7 @@ struct UnitPeriodRow: Sendable {
 struct UnitPeriodRows: Sendable {
     var inserts: [UnitPeriodRow] = []
     var upserts: [UnitPeriodRow] = []
-    var deletes: [UnitPeriodKey] = []
+    var deletes: [UnitPeriod] = []
 
     var isEmpty: Bool { inserts.isEmpty && upserts.isEmpty && deletes.isEmpty }
 

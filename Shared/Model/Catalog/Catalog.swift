@@ -15,6 +15,7 @@ public struct Catalog: Sendable {
     /// The denominators each numerator of a ratio indicator is divided by (in indicator-code
     /// order, each once): a report whose numerator exceeds one of them cannot be right.
     public let denominatorsByNumerator: [String: [String]]
+    private let uses: [String: ElementUse]
 
     public init(units: [AdministrativeUnit], successions: [Succession] = [], elements: [DataElement],
                 indicators: [Indicator], targets: [Target]) {
@@ -40,6 +41,24 @@ public struct Catalog: Sendable {
             denominators[numerator, default: []].append(denominator)
         }
         self.denominatorsByNumerator = denominators
+        self.uses = self.elements.mapValues { element in
+            ElementUse(element: element, weightedRates: byWeight[element.code] ?? [], indicators: byElement[element.code] ?? [])
+        }
+    }
+
+    /// An element with what a change of its cells reaches: the engine asks for all three for
+    /// every cell it computes, and a lookup of a `String` key each (a `Hasher` per lookup) was
+    /// three where one will do.
+    public struct ElementUse: Sendable {
+        public let element: DataElement
+        /// `rates(weightedBy:)`
+        public let weightedRates: [String]
+        /// `indicators(using:)`
+        public let indicators: [Indicator]
+    }
+
+    public func use(of element: String) -> ElementUse? {
+        uses[element]
     }
 
     public func indicators(using element: String) -> [Indicator] {

@@ -107,7 +107,13 @@ public struct CellState: Hashable, Sendable {
 
     /// The report value in force: the one accepted last among those with a value.
     public var winningReport: ReportedValue? {
-        reports.filter { $0.value != nil }.max { ($0.sequence, $0.reportID) < ($1.sequence, $1.reportID) }
+        // One pass, no filtered copy: asked for every cell the engine computes.
+        var winner: Int?
+        for index in reports.indices where reports[index].value != nil {
+            if let best = winner, (reports[index].sequence, reports[index].reportID) <= (reports[best].sequence, reports[best].reportID) { continue }
+            winner = index
+        }
+        return winner.map { reports[$0] }
     }
 
     /// What the unit itself said, authoritative over its children.

@@ -55,35 +55,55 @@ public enum CellFormula {
     /// nil where the unit has no value. Completeness of a sum is the mean over all sub-periods
     /// (a missing month counts as 0); of a stock, that of the sub-period it takes.
     public static func derived(element: DataElement, subperiods: some Collection<CellState?>) -> CellState? {
+        var cells = ContiguousArray(subperiods)
+        return cells.withUnsafeMutableBufferPointer { derived(element: element, subperiods: UnsafeBufferPointer($0)) }
+    }
+
+    /// The same over cells read where they are kept: a loop over the states copied each one,
+    /// retaining and releasing its report list (about 3% of dx-indicators' CPU).
+    public static func derived(element: DataElement, subperiods: UnsafeBufferPointer<CellState?>) -> CellState? {
         var result = CellState()
         var found = false
         switch element.aggregation {
         case .sum:
             var sum = Quantity.zero
             var total = Quantity.zero
-            for case let state? in subperiods {
-                guard let value = state.value else { continue }
+            for index in subperiods.indices {
+                guard let value = subperiods[index]?.value else { continue }
                 found = true
                 sum += value
-                total += state.completeness
+                total += subperiods[index]!.completeness
             }
             guard found else { return nil }
             result.value = sum
             result.completeness = Quantity.divide(total, by: Quantity(subperiods.count), scale: completenessScale)
         case .last:
-            for case let state? in subperiods where state.value != nil {
+            for index in subperiods.indices {
+                guard let value = subperiods[index]?.value else { continue }
                 found = true
-                result.value = state.value
-                result.completeness = state.completeness
+                result.value = value
+                result.completeness = subperiods[index]!.completeness
             }
             guard found else { return nil }
         }
         return result
     }
 
-    /// An indicator from the cells of its elements at one unit and period (`cell` gives one by
-    /// element code). A ratio needs both numerator and denominator and a positive denominator.
-    public static func indicator(_ indicator: Indicator, target: Target?, cell: (String) -> CellState?) -> IndicatorValue? {
+    /// What an indicator reads of a cell.
+    public struct Figure: Sendable {
+        public var value: Quantity?
+        public var completeness: Quantity
+
+        public init(value: Quantity?, completeness: Quantity) {
+            self.value = value
+            self.completeness = completeness
+        }
+    }
+
+    /// An indicator from the cells of its elements at one unit and period (`cell` gives one's
+    /// figure by element code). A ratio needs both numerator and denominator and a positive
+    /// denominator.
+    public static func indicator(_ indicator: Indicator, target: Target?, cell: (String) -> Figure?) -> IndicatorValue? {
         var result: IndicatorValue
         switch indicator.kind {
         case .ratio:

@@ -28,6 +28,15 @@ public struct InMemoryCellStore: Sendable {
         return years.values[index].slots[CellYear.slot(of: key.period)]?.value
     }
 
+    /// What an indicator reads of a cell, read where it is stored: the engine computes one or
+    /// two for every indicator value, and a copy of the state retained its report list.
+    public func figure(_ key: CellKey) -> CellFormula.Figure? {
+        guard let index = years.index(forKey: CellYearKey(key)) else { return nil }
+        return years.values[index].slots.withUnsafeBufferPointer { slots in
+            slots[CellYear.slot(of: key.period)].map { CellFormula.Figure(value: $0.value, completeness: $0.completeness) }
+        }
+    }
+
     public mutating func setCell(_ key: CellKey, _ state: CellState?) {
         modifyYear(CellYearKey(key)) { $0.slots[CellYear.slot(of: key.period)] = state }
     }
@@ -91,7 +100,9 @@ public struct InMemoryCellStore: Sendable {
         years = kept.years
     }
 
-    public func indicatorValue(_ key: IndicatorKey) -> IndicatorValue? { indicators[key] }
-
-    public mutating func setIndicatorValue(_ key: IndicatorKey, _ value: IndicatorValue?) { indicators[key] = value }
+    /// Sets an indicator value (nil: removes it) and returns the one it replaced.
+    public mutating func replaceIndicatorValue(_ key: IndicatorKey, with value: IndicatorValue?) -> IndicatorValue? {
+        if let value { return indicators.updateValue(value, forKey: key) }
+        return indicators.removeValue(forKey: key)
+    }
 }

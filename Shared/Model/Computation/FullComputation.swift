@@ -88,7 +88,7 @@ public struct FullComputation: Sendable {
             for period in periods {
                 for indicator in catalog.indicators.values {
                     let value = CellFormula.indicator(indicator, target: catalog.target(for: indicator.code, period: period)) { element in
-                        store.cell(CellKey(unit: unit, period: period, element: element))
+                        store.figure(CellKey(unit: unit, period: period, element: element))
                     }
                     if let value {
                         store.indicators[IndicatorKey(unit: unit, period: period, indicator: indicator.code)] = value

@@ -98,7 +98,11 @@ public struct IncrementalComputation: Sendable {
             }
             if created { changes.createdCells.insert(key) }
             if changed {
-                dirty[catalog.units.depth(of: key.unit), default: []].insert(key)
+                let depth = catalog.units.depth(of: key.unit)
+                // Sized for the batch at once: grown one doubling at a time, it was rehashed
+                // several times per batch.
+                if dirty[depth] == nil { dirty[depth] = Set(minimumCapacity: inputs.count) }
+                dirty[depth]!.insert(key)
             } else {
                 changes.ignoredInputs += 1
             }
@@ -142,9 +146,9 @@ public struct IncrementalComputation: Sendable {
                     if ownInputsChanged(key, at: depth) { changes.cells[key] = store.cell(key) != nil }
                     continue
                 }
-                guard let element = catalog.elements[key.element] else { continue }
+                guard let use = catalog.use(of: key.element) else { continue }
                 let old = store.cell(key)
-                let new = computeNative(key, element: element, state: old, store: store)
+                let new = computeNative(key, element: use.element, state: old, store: store)
                 changes.recomputations += 1
                 if old != new || ownInputsChanged(key, at: depth) {
                     if old == nil { changes.createdCells.insert(key) }
@@ -157,26 +161,29 @@ public struct IncrementalComputation: Sendable {
                 if valueChanged, let parent = catalog.units[key.unit]?.parent {
                     let parentDepth = depth - 1
                     dirty[parentDepth, default: []].insert(CellKey(unit: parent, period: key.period, element: key.element))
-                    for rate in catalog.rates(weightedBy: key.element) {
+                    for rate in use.weightedRates {
                         dirty[parentDepth, default: []].insert(CellKey(unit: parent, period: key.period, element: rate))
                     }
                 }
                 let enclosing = CellYear.enclosingSlots(of: key.period)
                 if enclosing != 0 { derivedDirty[CellYearKey(key), default: 0] |= enclosing }
-                markIndicators(catalog.indicators(using: key.element), unit: key.unit, period: key.period, into: &indicatorDirty)
+                markIndicators(use.indicators, unit: key.unit, period: key.period, into: &indicatorDirty)
             }
         }
 
         // Quarters and years depend only on native cells, indicators only on cells: no order
         // needed. A year of cells is found once for all its periods.
         for (yearKey, periods) in derivedDirty {
-            guard let element = catalog.elements[yearKey.element] else { continue }
-            // Looked up once for the quarter and the year (a String key: hashed with a Hasher).
-            let usedBy = catalog.indicators(using: yearKey.element)
+            // Looked up once for the quarter and the year.
+            guard let use = catalog.use(of: yearKey.element) else { continue }
+            let (element, usedBy) = (use.element, use.indicators)
             store.modifyYear(yearKey) { cells in
                 for slot in 0..<CellYear.slotCount where periods & (1 << slot) != 0 {
                     let period = CellYear.period(ofSlot: slot, year: yearKey.year)
-                    let new = CellFormula.derived(element: element, subperiods: cells.slots[CellYear.subslots(of: period, element.periodType)])
+                    let subslots = CellYear.subslots(of: period, element.periodType)
+                    let new = cells.slots.withUnsafeBufferPointer {
+                        CellFormula.derived(element: element, subperiods: UnsafeBufferPointer(rebasing: $0[subslots]))
+                    }
                     changes.recomputations += 1
                     let old = cells.slots[slot]
                     guard old != new else { continue }
@@ -192,17 +199,14 @@ public struct IncrementalComputation: Sendable {
         for key in indicatorDirty {
             guard let indicator = catalog.indicators[key.indicator] else { continue }
             let new = CellFormula.indicator(indicator, target: catalog.target(for: key.indicator, period: key.period)) { element in
-                store.cell(CellKey(unit: key.unit, period: key.period, element: element))
+                store.figure(CellKey(unit: key.unit, period: key.period, element: element))
             }
-            let old = store.indicatorValue(key)
+            // One lookup in each table: these were five per value (read, write, and a read and a
+            // write of the change).
+            let old = store.replaceIndicatorValue(key, with: new)
             if old != new {
                 if old == nil { changes.createdIndicators.insert(key) }
-                store.setIndicatorValue(key, new)
-                if let existing = changes.indicators[key] {
-                    changes.indicators[key] = IndicatorChange(previous: existing.previous, current: new)
-                } else {
-                    changes.indicators[key] = IndicatorChange(previous: old, current: new)
-                }
+                changes.indicators[key, default: IndicatorChange(previous: old, current: new)].current = new
             }
         }
     }

@@ -1,0 +1,29 @@
+import DXModel
+
+/// Checks a batch of observations against the catalog before the engine applies it: a
+/// malformed batch is dead-lettered, not applied. A value type, so each province's computation
+/// checks its own batches in parallel with the others instead of the whole batch first, one
+/// message after another.
+struct ObservationCheck: Sendable {
+    let catalog: Catalog
+
+    func inputs(of batch: ObservationBatch) throws(InvalidMessage) -> [ObservationInput] {
+        let inputs = try batch.inputs()
+        for (index, observation) in batch.observations.enumerated() {
+            guard let unit = catalog.units[observation.unit] else {
+                throw InvalidMessage("observations[\(index)]: unit \(observation.unit) is not in the catalog")
+            }
+            let province = catalog.units.province(of: unit.code) ?? unit.code
+            guard province == batch.province else {
+                throw InvalidMessage("observations[\(index)]: unit \(observation.unit) belongs to province \(province), not \(batch.province)")
+            }
+            guard let element = catalog.elements[observation.element] else {
+                throw InvalidMessage("observations[\(index)]: data element \(observation.element) is not in the catalog")
+            }
+            guard element.periodType == observation.period.type else {
+                throw InvalidMessage("observations[\(index)]: \(element.code) is per \(element.periodType.rawValue), not \(observation.period)")
+            }
+        }
+        return inputs
+    }
+}

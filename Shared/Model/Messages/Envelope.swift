@@ -81,30 +81,20 @@ extension EnvelopeHeader: MessageJSONDecodable {
     /// payload, and `JSONDecoder` parsed the whole message for it (about 5% of dx-indicators'
     /// CPU in the national load, and most of its time between batches).
     public init(messageJSON bytes: [UInt8]) throws(MessageJSONError) {
-        let result = bytes.withUnsafeBufferPointer { buffer -> Result<EnvelopeHeader, MessageJSONError> in
-            var reader = MessageJSONReader(buffer)
-            do throws(MessageJSONError) {
-                var schema: String?, id: UUID?
-                var first = true
-                while let key = try reader.nextKey(first: &first) {
-                    // JSONDecoder keeps the first of duplicate keys.
-                    switch key {
-                    case "schema" where schema == nil: schema = try reader.string()
-                    case "id" where id == nil:
-                        let text = try reader.string()
-                        guard let uuid = UUID(uuidString: text) else { throw reader.error("'\(text)' is not a UUID") }
-                        id = uuid
-                    default: try reader.skipValue()
-                    }
+        self = try MessageJSONReader.read(bytes) { reader throws(MessageJSONError) in
+            var schema: String?, id: UUID?
+            var first = true
+            while let key = try reader.nextKey(first: &first) {
+                // JSONDecoder keeps the first of duplicate keys.
+                switch key {
+                case "schema" where schema == nil: schema = try reader.string()
+                case "id" where id == nil: id = try reader.uuid()
+                default: try reader.skipValue()
                 }
-                try reader.end()
-                guard let schema, let id else { throw reader.error("an envelope field is missing") }
-                return .success(EnvelopeHeader(schema: schema, id: id))
-            } catch {
-                return .failure(error)
             }
+            guard let schema, let id else { throw reader.error("an envelope field is missing") }
+            return EnvelopeHeader(schema: schema, id: id)
         }
-        self = try result.get()
     }
 }
 

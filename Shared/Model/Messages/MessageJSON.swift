@@ -46,33 +46,23 @@ extension Envelope: MessageJSONDecodable, MessageJSONEnvelope where Payload: Mes
     /// direct reader does not take (malformed or merely unusual: `MessageCoding.decode` then
     /// asks `JSONDecoder`, which decides and describes the fault).
     public init(messageJSON bytes: [UInt8]) throws(MessageJSONError) {
-        let result = bytes.withUnsafeBufferPointer { buffer -> Result<Envelope, MessageJSONError> in
-            var reader = MessageJSONReader(buffer)
-            do throws(MessageJSONError) {
-                var schema: String?, id: UUID?, producedAt: String?, source: String?, data: Payload?
-                var first = true
-                while let key = try reader.nextKey(first: &first) {
-                    // JSONDecoder keeps the first of duplicate keys.
-                    switch key {
-                    case "schema" where schema == nil: schema = try reader.string()
-                    case "id" where id == nil:
-                        let text = try reader.string()
-                        guard let uuid = UUID(uuidString: text) else { throw reader.error("'\(text)' is not a UUID") }
-                        id = uuid
-                    case "producedAt" where producedAt == nil: producedAt = try reader.string()
-                    case "source" where source == nil: source = try reader.string()
-                    case "data" where data == nil: data = try Payload.readJSON(from: &reader)
-                    default: try reader.skipValue()
-                    }
+        self = try MessageJSONReader.read(bytes) { reader throws(MessageJSONError) in
+            var schema: String?, id: UUID?, producedAt: String?, source: String?, data: Payload?
+            var first = true
+            while let key = try reader.nextKey(first: &first) {
+                // JSONDecoder keeps the first of duplicate keys.
+                switch key {
+                case "schema" where schema == nil: schema = try reader.string()
+                case "id" where id == nil: id = try reader.uuid()
+                case "producedAt" where producedAt == nil: producedAt = try reader.string()
+                case "source" where source == nil: source = try reader.string()
+                case "data" where data == nil: data = try Payload.readJSON(from: &reader)
+                default: try reader.skipValue()
                 }
-                try reader.end()
-                guard let schema, let id, let producedAt, let source, let data else { throw reader.error("an envelope field is missing") }
-                return .success(Envelope(schema: schema, id: id, producedAtText: producedAt, source: source, data: data))
-            } catch {
-                return .failure(error)
             }
+            guard let schema, let id, let producedAt, let source, let data else { throw reader.error("an envelope field is missing") }
+            return Envelope(schema: schema, id: id, producedAtText: producedAt, source: source, data: data)
         }
-        self = try result.get()
     }
 }
 
@@ -247,6 +237,28 @@ public struct MessageJSONReader {
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+    }
+
+    /// A whole document: `body` reads its value, and nothing but whitespace may follow.
+    static func read<Value>(_ document: [UInt8], _ body: (inout MessageJSONReader) throws(MessageJSONError) -> Value) throws(MessageJSONError) -> Value {
+        let result = document.withUnsafeBufferPointer { buffer -> Result<Value, MessageJSONError> in
+            var reader = MessageJSONReader(buffer)
+            do throws(MessageJSONError) {
+                let value = try body(&reader)
+                try reader.end()
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// A string that is a UUID, as `JSONDecoder` reads a `UUID`.
+    mutating func uuid() throws(MessageJSONError) -> UUID {
+        let text = try string()
+        guard let uuid = UUID(uuidString: text) else { throw error("'\(text)' is not a UUID") }
+        return uuid
     }
 
     func error(_ reason: String) -> MessageJSONError {

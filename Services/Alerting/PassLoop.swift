@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// The shape of dx-alerts' background work (operator actions, webhooks, the missing-report
 /// timer): do one pass, then sleep until the pass says the next is due, a NOTIFY on the channel
 /// wakes it, or the poll interval ends — until graceful shutdown. A failed pass is logged and
-/// retried on the next wake; the loop itself never ends on an error.
+/// retried on the next wake; the loop itself never ends on an error, only on shutdown or
+/// cancellation.
 struct PassLoop: Sendable {
     /// What to LISTEN on; nil for a loop woken by time alone.
     let channel: String?
@@ -27,7 +28,9 @@ struct PassLoop: Sendable {
                 if let channel {
                     group.addTask { await database.wakeOnNotifications(on: channel, wake: wake, until: stopping, logger: logger) }
                 }
-                while !stopping.isStopped {
+                // Cancelled (the service group ends because another service failed), a pass
+                // fails at once and the wait returns at once: the loop must end, not spin.
+                while !stopping.isStopped && !Task.isCancelled {
                     var wait = pollInterval
                     do {
                         if let next = try await pass() {

@@ -67,7 +67,8 @@ public final class OutboxRelay: Service, Sendable {
 
     private func publishLoop(until stopping: StopFlag) async {
         var backoff: Duration = .milliseconds(100)
-        while !stopping.isStopped {
+        // Cancelled, every attempt fails at once and the wait returns at once: end, not spin.
+        while !stopping.isStopped && !Task.isCancelled {
             do {
                 let result = try await publishBatch()
                 backoff = .milliseconds(100)

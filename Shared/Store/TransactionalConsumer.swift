@@ -103,6 +103,8 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
         logger.info("consuming", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))", "group": "\(consumerConfiguration.groupID)"])
         await withGracefulShutdownHandler {
             for await batch in consumer.batches {
+                // Cancelled: stop consuming; the batch is delivered again to whoever comes next.
+                guard !Task.isCancelled else { break }
                 await process(batch, consumer: consumer)
             }
         } onGracefulShutdown: {
@@ -131,8 +133,11 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
                 try await applyIsolatingPoison(batch)
                 break
             } catch {
-                attempt += 1
                 await handler.transactionFailed()
+                // Cancelled, nothing can be applied and the sleep returns at once: leave the batch
+                // uncommitted (it is delivered again) rather than retry it in a tight loop.
+                if Task.isCancelled { return }
+                attempt += 1
                 let delay = Duration.milliseconds(min(5000, 100 * (1 << min(attempt, 6))))
                 logger.warning("batch not applied; retrying", metadata: [
                     "attempt": "\(attempt)", "error": "\(error.postgresDescription)", "messages": "\(batch.count)",

@@ -1,9 +1,9 @@
 import DXModel
 
 /// Checks a batch of observations against the catalog before the engine applies it: a
-/// malformed batch is dead-lettered, not applied. A value type, so each province's computation
-/// checks its own batches in parallel with the others instead of the whole batch first, one
-/// message after another.
+/// malformed batch is dead-lettered, not applied. Apart from the handler, so each province's task
+/// checks its own batches, in parallel with the others, where the handler checked the whole
+/// batch first, one message after another.
 struct ObservationCheck: Sendable {
     let catalog: Catalog
 

@@ -65,7 +65,7 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
     private let deadLettered: Counter
     private let batchTimer: Metrics.Timer
     /// Where a batch's time goes (`dx_consumer_phase_seconds`): decoding its messages, recording
-    /// their ids, the handler's work, storing the offsets, and the commit.
+    /// their ids, the handler's work, storing the offsets (with any dead letters), and the commit.
     private let phaseTimers: PhaseTimers
     private let lagGauge: Gauge
     private let decodingTasks: Int

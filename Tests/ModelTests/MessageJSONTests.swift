@@ -183,4 +183,19 @@ struct MessageJSONTests {
             #expect(throws: DecodingError.self) { try MessageCoding.decode(EnvelopeHeader.self, from: bytes) }
         }
     }
+
+    @Test("a message nested a million levels deep in a field the reader skips is refused, as JSONDecoder refuses it, without overflowing the stack")
+    func deepNesting() {
+        let deep = String(repeating: "[", count: 1_000_000) + String(repeating: "]", count: 1_000_000)
+        let documents = [
+            Array(#"{"extra":\#(deep),"schema":"dx.observations.v1","id":"3f2504e0-4f89-11d3-9a0c-0305e82c3301"}"#.utf8),
+            Array(#"{"data":{"observations":[],"origin":"report","province":"45","sequence":1,"extra":\#(deep)},"id":"3f2504e0-4f89-11d3-9a0c-0305e82c3301","producedAt":"x","schema":"dx.observations.v1","source":"s"}"#.utf8),
+        ]
+        for bytes in documents {
+            #expect(throws: MessageJSONError.self) { try EnvelopeHeader(messageJSON: bytes) }
+            #expect(throws: MessageJSONError.self) { try Envelope<ObservationBatch>(messageJSON: bytes) }
+            #expect(throws: DecodingError.self) { try MessageCoding.decode(EnvelopeHeader.self, from: bytes) }
+            #expect(throws: DecodingError.self) { try MessageCoding.decode(Envelope<ObservationBatch>.self, from: bytes) }
+        }
+    }
 }

@@ -9,9 +9,6 @@ public struct Catalog: Sendable {
     public let indicators: [String: Indicator]
     /// Per indicator, sorted by year.
     public let targets: [String: [Target]]
-    private let indicatorsByElement: [String: [Indicator]]
-    /// Percent elements weighted by an element: a change of the weight changes their roll-up.
-    private let ratesByWeight: [String: [String]]
     /// The denominators each numerator of a ratio indicator is divided by (in indicator-code
     /// order, each once): a report whose numerator exceeds one of them cannot be right.
     public let denominatorsByNumerator: [String: [String]]
@@ -28,12 +25,10 @@ public struct Catalog: Sendable {
         for indicator in indicators.sorted(by: { $0.code < $1.code }) {
             for element in Set(indicator.elements) { byElement[element, default: []].append(indicator) }
         }
-        self.indicatorsByElement = byElement
         var byWeight: [String: [String]] = [:]
         for element in elements.sorted(by: { $0.code < $1.code }) {
             if let weight = element.weight { byWeight[weight, default: []].append(element.code) }
         }
-        self.ratesByWeight = byWeight
         var denominators: [String: [String]] = [:]
         for indicator in indicators.sorted(by: { $0.code < $1.code }) where indicator.kind == .ratio {
             guard let numerator = indicator.numerator, let denominator = indicator.denominator,
@@ -51,22 +46,14 @@ public struct Catalog: Sendable {
     /// three where one will do.
     public struct ElementUse: Sendable {
         public let element: DataElement
-        /// `rates(weightedBy:)`
+        /// The percent elements weighted by this one: a change of the weight changes their roll-up.
         public let weightedRates: [String]
-        /// `indicators(using:)`
+        /// The indicators that read this element, in code order.
         public let indicators: [Indicator]
     }
 
     public func use(of element: String) -> ElementUse? {
         uses[element]
-    }
-
-    public func indicators(using element: String) -> [Indicator] {
-        indicatorsByElement[element] ?? []
-    }
-
-    public func rates(weightedBy element: String) -> [String] {
-        ratesByWeight[element] ?? []
     }
 
     /// The target a period is measured against: the first one due in or after the period's year

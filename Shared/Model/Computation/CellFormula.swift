@@ -55,8 +55,7 @@ public enum CellFormula {
     /// nil where the unit has no value. Completeness of a sum is the mean over all sub-periods
     /// (a missing month counts as 0); of a stock, that of the sub-period it takes.
     public static func derived(element: DataElement, subperiods: some Collection<CellState?>) -> CellState? {
-        var cells = ContiguousArray(subperiods)
-        return cells.withUnsafeMutableBufferPointer { derived(element: element, subperiods: UnsafeBufferPointer($0)) }
+        ContiguousArray(subperiods).withUnsafeBufferPointer { derived(element: element, subperiods: $0) }
     }
 
     /// The same over cells read where they are kept: a loop over the states copied each one,

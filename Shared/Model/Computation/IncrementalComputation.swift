@@ -201,8 +201,8 @@ public struct IncrementalComputation: Sendable {
             let new = CellFormula.indicator(indicator, target: catalog.target(for: key.indicator, period: key.period)) { element in
                 store.figure(CellKey(unit: key.unit, period: key.period, element: element))
             }
-            // One lookup in each table: these were five per value (read, write, and a read and a
-            // write of the change).
+            // One lookup in each table: these were four per value (a read and a write of the
+            // store, a read and a write of the change).
             let old = store.replaceIndicatorValue(key, with: new)
             if old != new {
                 if old == nil { changes.createdIndicators.insert(key) }

@@ -487,16 +487,29 @@ public struct MessageJSONReader {
         return value
     }
 
+    /// How deep `skipValue` follows nested arrays and objects below the value it skips
+    /// (`JSONDecoder`'s limit for a whole document). Deeper,
+    /// the reader refuses the document (and `MessageCoding.decode` hands it to `JSONDecoder`,
+    /// which refuses it too), where following every level would overflow the stack: a message of
+    /// a million `[` would crash the consumer, and again after each restart.
+    static let maximumDepth = 512
+
     /// Skips any value (a field the reader does not know).
     public mutating func skipValue() throws(MessageJSONError) {
+        try skipValue(depth: 0)
+    }
+
+    private mutating func skipValue(depth: Int) throws(MessageJSONError) {
         skipWhitespace()
         switch current {
-        case UInt8(ascii: "{"):
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth) levels") }
             var first = true
-            while try nextKey(first: &first) != nil { try skipValue() }
-        case UInt8(ascii: "["):
-            var first = true
-            while try nextElement(first: &first) { try skipValue() }
+            if current == UInt8(ascii: "{") {
+                while try nextKey(first: &first) != nil { try skipValue(depth: depth + 1) }
+            } else {
+                while try nextElement(first: &first) { try skipValue(depth: depth + 1) }
+            }
         case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try bool()
         case UInt8(ascii: "n"):

@@ -200,8 +200,7 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
         let source = name
         let deadLetterTopic = self.deadLetterTopic
         let timers = phaseTimers
-        let bodyEnd = Mutex<DispatchTime?>(nil)
-        let (duplicateCount, deadCount) = try await database.withTransaction { connection -> (Int, Int) in
+        let (duplicateCount, deadCount, bodyEnd) = try await database.withTransaction { connection -> (Int, Int, DispatchTime) in
             var phaseStart = DispatchTime.now()
             func endPhase(_ timer: Metrics.Timer) {
                 timer.recordInterval(since: phaseStart)
@@ -247,10 +246,9 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
                 DO UPDATE SET next_offset = GREATEST(\(unescaped: schema).consumer_offsets.next_offset, excluded.next_offset), updated_at = now()
                 """, logger: logger)
             endPhase(timers.offsets)
-            bodyEnd.withLock { $0 = .now() }
-            return (decoded.count - fresh.count, deadLetters.count)
+            return (decoded.count - fresh.count, deadLetters.count, DispatchTime.now())
         }
-        if let end = bodyEnd.withLock({ $0 }) { timers.commit.recordInterval(since: end) }
+        timers.commit.recordInterval(since: bodyEnd)
         await handler.transactionCommitted()
         if duplicateCount > 0 {
             duplicates.increment(by: duplicateCount)

@@ -60,6 +60,13 @@ struct MessageJSONTests {
         }
     }
 
+    /// Another spelling of what `MessageCoding.encoder()` writes: indented, keys unsorted.
+    static func prettyEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted]
+        return encoder
+    }
+
     func expectSame<P: Equatable>(_ a: Envelope<P>, _ b: Envelope<P>) {
         #expect(a.schema == b.schema && a.id == b.id && a.producedAt == b.producedAt && a.source == b.source)
         #expect(a.data == b.data)
@@ -98,8 +105,7 @@ struct MessageJSONTests {
     @Test("other spellings of the same document: whitespace, key order, nulls, escapes, exponents, unknown keys")
     func otherSpellings() throws {
         var random = Random(rng: SeededGenerator(seed: 13))
-        let pretty = JSONEncoder()
-        pretty.outputFormatting = [.prettyPrinted]
+        let pretty = Self.prettyEncoder()
         for _ in 0..<100 {
             let envelope = Envelope(schema: ObservationBatch.schema, source: random.text(), data: random.observationBatch())
             let bytes = Array(try pretty.encode(envelope))
@@ -157,8 +163,7 @@ struct MessageJSONTests {
     @Test("envelope headers: read directly as JSONDecoder reads them, what the reader refuses still decided by JSONDecoder")
     func headers() throws {
         var random = Random(rng: SeededGenerator(seed: 17))
-        let pretty = JSONEncoder()
-        pretty.outputFormatting = [.prettyPrinted]
+        let pretty = Self.prettyEncoder()
         for _ in 0..<200 {
             let envelope = Envelope(schema: random.text(), source: random.text(), data: random.observationBatch())
             for bytes in [envelope.messageJSON(), Array(try pretty.encode(envelope))] {

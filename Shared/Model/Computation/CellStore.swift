@@ -24,8 +24,7 @@ public struct InMemoryCellStore: Sendable {
     /// A cell's value alone, read where it is stored: a copy of the whole state retains and
     /// releases its report list, and an aggregate reads every child's value.
     public func value(_ key: CellKey) -> Quantity? {
-        guard let index = years.index(forKey: CellYearKey(key)) else { return nil }
-        return years.values[index].slots[CellYear.slot(of: key.period)]?.value
+        figure(key)?.value
     }
 
     /// What an indicator reads of a cell, read where it is stored: the engine computes one or

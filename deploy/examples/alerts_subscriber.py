@@ -2,8 +2,8 @@
 """Subscribe to DX Pulse alerts (dx.alerts.v1) with confluent-kafka, as any team would.
 
     pip install confluent-kafka jsonschema
-    python3 alerts_subscriber.py --brokers 127.0.0.1:59092 --from-beginning
-    python3 alerts_subscriber.py --brokers 127.0.0.1:59092 --schema deploy/schemas/dx.alerts.v1.json --expect 4 --timeout 60
+    python3 alerts_subscriber.py --brokers 127.0.0.1:19092 --from-beginning
+    python3 alerts_subscriber.py --brokers 127.0.0.1:19092 --schema deploy/schemas/dx.alerts.v1.json --expect 4 --timeout 60
 
 Each message is JSON: an envelope (schema, id, producedAt, source) around one alert transition
 (fingerprint, status, rule, severity, unit, indicator, period, value, target, summary in

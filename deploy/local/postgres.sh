@@ -84,7 +84,9 @@ logging_collector = off
 CONF
   fi
   log "starting PostgreSQL ($profile) on 127.0.0.1:$port"
-  as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null \
+  # The port given on the command line: a cluster made by an earlier version keeps the port it was
+  # made with in postgresql.conf (the profiles' ports moved below 32768).
+  as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -o "-p $port" -w -t 60 start >/dev/null \
     || { tail -n 30 "$data/server.log" >&2; die "PostgreSQL did not start; log above"; }
   head -n 1 "$data/postmaster.pid" > "$pidfile"
   ensure_database

@@ -1,9 +1,11 @@
 # Ports of each local profile, so demo, test and bench never collide. Sourced.
 # DX_PORT_OFFSET shifts them all, for a second checkout on the same machine.
+# All below 32768: Linux gives outgoing connections local ports from 32768–60999, and one of those
+# could take a service's port just before it binds.
 case "${1:?profile}" in
-  demo)  PG_PORT=55432; KAFKA_PORT=59092; INGEST_PORT=58080; INDICATORS_PORT=58081; ALERTS_PORT=58082 ;;
-  test)  PG_PORT=56432; KAFKA_PORT=59192; INGEST_PORT=0;     INDICATORS_PORT=0;     ALERTS_PORT=0 ;;
-  bench) PG_PORT=57432; KAFKA_PORT=59292; INGEST_PORT=57080; INDICATORS_PORT=57081; ALERTS_PORT=57082 ;;
+  demo)  PG_PORT=15432; KAFKA_PORT=19092; INGEST_PORT=18080; INDICATORS_PORT=18081; ALERTS_PORT=18082 ;;
+  test)  PG_PORT=16432; KAFKA_PORT=19192; INGEST_PORT=0;     INDICATORS_PORT=0;     ALERTS_PORT=0 ;;
+  bench) PG_PORT=17432; KAFKA_PORT=19292; INGEST_PORT=17080; INDICATORS_PORT=17081; ALERTS_PORT=17082 ;;
   *) echo "unknown profile $1 (demo, test, bench)" >&2; exit 1 ;;
 esac
 offset=${DX_PORT_OFFSET:-0}

@@ -155,8 +155,10 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
     }
 
     /// Applies the batch in one transaction; when something in it cannot be applied (not a lost
-    /// connection, a problem with the data), applies its messages one by one so only the bad one
-    /// is dead-lettered. Throws only transient errors, to be retried.
+    /// connection, a problem with the data), applies its halves, in order, the same way, until the
+    /// bad message is alone and dead-lettered. One bad message in a batch of n costs about
+    /// 2·log₂ n transactions; applied one by one, a large batch's messages took n. Throws only
+    /// transient errors, to be retried.
     private func applyIsolatingPoison(_ batch: [KafkaMessage]) async throws {
         do {
             try await applyInTransaction(batch, deadLetterReason: nil)
@@ -169,9 +171,9 @@ public final class TransactionalConsumer<Handler: TransactionalBatchHandler>: Se
                 ])
                 try await applyInTransaction(batch, deadLetterReason: error.postgresDescription)
             } else {
-                for message in batch {
-                    try await applyIsolatingPoison([message])
-                }
+                let middle = batch.count / 2
+                try await applyIsolatingPoison(Array(batch[..<middle]))
+                try await applyIsolatingPoison(Array(batch[middle...]))
             }
         }
     }

@@ -6,6 +6,12 @@ struct MetricsPage {
     func total(_ metric: String) -> Double {
         text.split(separator: "\n").filter { $0.hasPrefix(metric) }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
     }
+
+    /// The sum of a metric's samples that carry `label` (`phase="commit"`).
+    func total(_ metric: String, label: String) -> Double {
+        text.split(separator: "\n").filter { $0.hasPrefix(metric) && $0.contains(label) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+    }
 }
 
 extension ServiceProcess {

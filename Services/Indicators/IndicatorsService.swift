@@ -24,7 +24,10 @@ public enum IndicatorsService {
         var consumerConfiguration = KafkaConsumerConfiguration(
             client: configuration.kafkaClient(), groupID: configuration.consumerGroup, topics: [configuration.topics.observations]
         )
-        consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: 500, range: 1...100_000)
+        // Large: a batch computes each province's and the country's cells, writes their rows and
+        // commits once, however many reports it holds, so a backlog (a national load) is applied
+        // faster in larger batches. A steady stream makes small batches of what is ready anyway.
+        consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: 4_000, range: 1...100_000)
         let consumer = TransactionalConsumer(
             name: configuration.consumerGroup, schema: "engine", configuration: consumerConfiguration,
             deadLetterTopic: configuration.topics.deadLetters, database: context.database, handler: handler,

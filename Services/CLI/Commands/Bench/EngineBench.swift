@@ -104,8 +104,16 @@ struct EngineBench: AsyncParsableCommand {
         let batchObservations = batchMessages * BenchCatalog.elementCount
         let result = try await withDatabase(url: adminURL, logger: logger) { db in
             // Physical limit 2: COPY of the same raw rows into the same PostgreSQL.
-            let copyPlain = try await Self.copy(copyRows, into: "bench_copy_plain", primaryKey: false, db: db, logger: quietLogger)
-            let copyKeyed = try await Self.copy(copyRows, into: "bench_copy_keyed", primaryKey: true, db: db, logger: quietLogger)
+            // The fastest of three of each, as the ingestion bench takes its COPYs: a single keyed
+            // COPY of these rows took from 5.6 to 9.9 s on one machine in one afternoon, and the
+            // limit is what PostgreSQL can do, not what it did once.
+            var copyPlainRuns: [Double] = [], copyKeyedRuns: [Double] = []
+            for _ in 1...Self.copyRuns {
+                copyPlainRuns.append(try await Self.copy(copyRows, into: "bench_copy_plain", primaryKey: false, db: db, logger: quietLogger))
+                copyKeyedRuns.append(try await Self.copy(copyRows, into: "bench_copy_keyed", primaryKey: true, db: db, logger: quietLogger))
+            }
+            let copyPlain = copyPlainRuns.min()!
+            let copyKeyed = copyKeyedRuns.min()!
 
             // The pipeline: the same messages through dx-indicators.
             let before = try await Self.applied(db)
@@ -139,8 +147,8 @@ struct EngineBench: AsyncParsableCommand {
         func line(_ label: String, _ value: String, _ note: String = "") { print(label.padding(toLength: 58, withPad: " ", startingAt: 0) + value.leftPadded(16) + "  " + note) }
         print("\nDX Pulse engine bench — \(observationCount) observations (\(units.count) communes × \(BenchCatalog.elementCount) elements × \(months) months)")
         line("raw librdkafka produce, same messages, same broker", "\(Int(Double(observationCount) / produceSeconds)) obs/s", String(format: "%.1f s", produceSeconds))
-        line("COPY same rows into PostgreSQL (heap, no index)", "\(Int(Double(observationCount) / copyPlain)) obs/s", String(format: "%.1f s", copyPlain))
-        line("COPY same rows into PostgreSQL (with primary key)", "\(Int(Double(observationCount) / copyKeyed)) obs/s", String(format: "%.1f s", copyKeyed))
+        line("COPY same rows into PostgreSQL (heap, no index)", "\(Int(Double(observationCount) / copyPlain)) obs/s", String(format: "%.1f s, fastest of %d", copyPlain, Self.copyRuns))
+        line("COPY same rows into PostgreSQL (with primary key)", "\(Int(Double(observationCount) / copyKeyed)) obs/s", String(format: "%.1f s, fastest of %d", copyKeyed, Self.copyRuns))
         line("dx-indicators: observations applied", "\(Int(rate)) obs/s", String(format: "%.1f s; %.2f× COPY heap, %.2f× COPY keyed", loadSeconds, rate / (Double(observationCount) / copyPlain), rate / (Double(observationCount) / copyKeyed)))
         line("dx-indicators: revisions applied (\(revisedObservations) obs)", "\(Int(Double(revisedObservations) / revisionSeconds)) obs/s", String(format: "%.1f s", revisionSeconds))
         line("incremental vs full recomputation", mismatches == 0 ? "identical" : "\(mismatches) differ", "\(cells) cells, \(indicators) indicator values (\(String(format: "%.0f", auditSeconds)) s)")
@@ -152,6 +160,9 @@ struct EngineBench: AsyncParsableCommand {
         }
         if mismatches > 0 { throw ExitCode(1) }
     }
+
+    /// COPYs of each kind, the fastest taken.
+    static let copyRuns = 3
 
     static func applied(_ db: Database) async throws -> Int {
         var count = 0

@@ -28,9 +28,8 @@ struct PassLoop: Sendable {
                 if let channel {
                     group.addTask { await database.wakeOnNotifications(on: channel, wake: wake, until: stopping, logger: logger) }
                 }
-                // Cancelled (the service group ends because another service failed), a pass
-                // fails at once and the wait returns at once: the loop must end, not spin.
-                while !stopping.isStopped && !Task.isCancelled {
+                // Ends on shutdown and when cancelled (`StopFlag.isStopped`).
+                while !stopping.isStopped {
                     var wait = pollInterval
                     do {
                         if let next = try await pass() {

@@ -174,11 +174,15 @@ final class EngineHandler: TransactionalBatchHandler {
                 return .computed(province: province, store: store, changes: kept, topCells: topCells,
                                  write: write, cells: changes.cells.count, published: changes.indicators.count)
             }
-            while computing < computeTasks, let (province, handoff) = next.next() {
+            /// Starts computing the next province, if any is left.
+            @discardableResult func startNext() -> Bool {
+                guard let (province, handoff) = next.next() else { return false }
                 let provinceBatches = batches[province]!
                 group.addTask { try await compute(province, handoff, provinceBatches) }
                 computing += 1
+                return true
             }
+            while computing < computeTasks, startNext() {}
             while let step = try await group.next() {
                 switch step {
                 case .computed(let province, let store, let changes, let topCells, let write, let cells, let count):
@@ -189,11 +193,7 @@ final class EngineHandler: TransactionalBatchHandler {
                     chunk.append(write)
                     chunkCells += cells
                     published += count
-                    if let (province, handoff) = next.next() {
-                        let provinceBatches = batches[province]!
-                        group.addTask { try await compute(province, handoff, provinceBatches) }
-                        computing += 1
-                    }
+                    startNext()
                     if computing == 0 { computed = .now() }
                     if chunkCells >= writeChunkCells || (computing == 0 && !chunk.isEmpty) {
                         chunks.append(chunk)

@@ -10,10 +10,11 @@ struct ObservationCheck: Sendable {
     func inputs(of batch: ObservationBatch) throws(InvalidMessage) -> [ObservationInput] {
         let inputs = try batch.inputs()
         for (index, observation) in batch.observations.enumerated() {
-            guard let unit = catalog.units[observation.unit] else {
+            // The unit and its province in one lookup.
+            guard let place = catalog.units.place(of: observation.unit) else {
                 throw InvalidMessage("observations[\(index)]: unit \(observation.unit) is not in the catalog")
             }
-            let province = catalog.units.province(of: unit.code) ?? unit.code
+            let province = place.province ?? observation.unit
             guard province == batch.province else {
                 throw InvalidMessage("observations[\(index)]: unit \(observation.unit) belongs to province \(province), not \(batch.province)")
             }

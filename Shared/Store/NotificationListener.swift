@@ -6,7 +6,7 @@ extension Database {
     /// is set or the task is cancelled. A lost connection is logged and listened on again a
     /// second later; meanwhile the loop being woken falls back to its polling.
     public func wakeOnNotifications(on channel: String, wake: WakeSignal, until stopping: StopFlag, logger: Logger) async {
-        while !stopping.isStopped && !Task.isCancelled {
+        while !stopping.isStopped {
             do {
                 try await withConnection { connection in
                     try await connection.listen(on: channel) { notifications in
@@ -14,7 +14,7 @@ extension Database {
                     }
                 }
             } catch {
-                if Task.isCancelled || stopping.isStopped { return }
+                if stopping.isStopped { return }
                 logger.debug("LISTEN \(channel): connection lost (\(error.postgresDescription)); polling until it is back")
                 try? await Task.sleep(for: .seconds(1))
             }

@@ -67,8 +67,7 @@ public final class OutboxRelay: Service, Sendable {
 
     private func publishLoop(until stopping: StopFlag) async {
         var backoff: Duration = .milliseconds(100)
-        // Cancelled, every attempt fails at once and the wait returns at once: end, not spin.
-        while !stopping.isStopped && !Task.isCancelled {
+        while !stopping.isStopped {
             do {
                 let result = try await publishBatch()
                 backoff = .milliseconds(100)

@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "DXModel", path: "Shared/Model"),
         .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
                        providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CMalloc", path: "Shared/CMalloc"),
         .target(
             name: "DXKafka",
             dependencies: [
@@ -50,7 +51,7 @@ let package = Package(
         .target(
             name: "DXRuntime",
             dependencies: [
-                "DXModel", "DXKafka", "DXStore",
+                "DXModel", "DXKafka", "DXStore", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

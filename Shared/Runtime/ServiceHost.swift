@@ -34,7 +34,10 @@ public struct ServicePlan: Sendable {
 /// the HTTP server (its routes plus `/health`, `/ready`, `/metrics`). SIGTERM or SIGINT stops the
 /// HTTP server first, then each part in reverse order, and PostgreSQL last.
 public enum ServiceHost {
-    public static func main(service: String, defaultPort: Int, plan: @escaping @Sendable (ServiceContext) async throws -> ServicePlan) async {
+    /// `allocator`: what the process's allocator does with memory freed between batches (see
+    /// `AllocatorPolicy`); set before anything else allocates much.
+    public static func main(service: String, defaultPort: Int, allocator: AllocatorPolicy = .systemDefault,
+                            plan: @escaping @Sendable (ServiceContext) async throws -> ServicePlan) async {
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration(service: service, defaultPort: defaultPort)
@@ -44,6 +47,7 @@ public enum ServiceHost {
         LoggingSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         let registry = MetricsSetup.bootstrap()
         let logger = Logger(label: service)
+        allocator.apply(environment: ProcessInfo.processInfo.environment, logger: logger)
         do {
             try await run(configuration: configuration, registry: registry, logger: logger, plan: plan)
         } catch {

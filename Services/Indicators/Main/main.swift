@@ -1,4 +1,6 @@
 import DXRuntime
 import Indicators
 
-await ServiceHost.main(service: IndicatorsService.name, defaultPort: IndicatorsService.defaultPort, plan: IndicatorsService.plan)
+// Each batch frees and allocates tens of megabytes: kept for the next batch, not handed back to the kernel.
+await ServiceHost.main(service: IndicatorsService.name, defaultPort: IndicatorsService.defaultPort, allocator: .keepFreedMemory,
+                       plan: IndicatorsService.plan)

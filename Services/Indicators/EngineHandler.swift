@@ -356,9 +356,9 @@ private extension IncrementalComputation.Changes {
         var kept = Self()
         var topCells: [CellKey: CellState?] = [:]
         kept.deferred = deferred
-        // The depth first: an Int, where the unit is a copy of its record; a unit right under
-        // the country has depth 1 (0 if the country were missing from the directory).
-        for key in cells.keys where units.depth(of: key.unit) <= 1 && units[key.unit]?.parent == .country {
+        // The depth first, an Int; a unit right under the country has depth 1 (0 if the country
+        // were missing from the directory).
+        for key in cells.keys where units.depth(of: key.unit) <= 1 && units.parent(of: key.unit) == .country {
             topCells[key] = store.cell(key)
         }
         kept.ignoredInputs = ignoredInputs

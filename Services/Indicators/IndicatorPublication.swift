@@ -17,10 +17,11 @@ struct IndicatorPublication: Sendable {
         var byProvince: [UnitCode: [IndicatorValueChange]] = [:]
         // Grouped per province; within a message the order of values carries no meaning.
         for (key, change) in changes {
-            guard let unit = catalog.units[key.unit] else { continue }
-            let province = catalog.units.province(of: key.unit) ?? key.unit
+            // One lookup for the unit and its province, and no copy of the unit's record.
+            guard let place = catalog.units.place(of: key.unit) else { continue }
+            let province = place.province ?? key.unit
             byProvince[province, default: []].append(IndicatorValueChange(
-                unit: key.unit, unitName: unit.name, level: unit.level, period: key.period, indicator: key.indicator,
+                unit: key.unit, unitName: place.unit.name, level: place.unit.level, period: key.period, indicator: key.indicator,
                 current: change.current, previous: change.previous
             ))
         }

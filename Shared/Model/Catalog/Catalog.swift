@@ -13,6 +13,7 @@ public struct Catalog: Sendable {
     /// order, each once): a report whose numerator exceeds one of them cannot be right.
     public let denominatorsByNumerator: [String: [String]]
     private let uses: [String: ElementUse]
+    private let indicatorUses: [String: IndicatorUse]
 
     public init(units: [AdministrativeUnit], successions: [Succession] = [], elements: [DataElement],
                 indicators: [Indicator], targets: [Target]) {
@@ -39,27 +40,58 @@ public struct Catalog: Sendable {
         self.uses = self.elements.mapValues { element in
             ElementUse(element: element, weightedRates: byWeight[element.code] ?? [], indicators: byElement[element.code] ?? [])
         }
+        let targets = self.targets
+        self.indicatorUses = self.indicators.mapValues { IndicatorUse(indicator: $0, targets: targets[$0.code] ?? []) }
     }
 
     /// An element with what a change of its cells reaches: the engine asks for all three for
     /// every cell it computes, and a lookup of a `String` key each (a `Hasher` per lookup) was
-    /// three where one will do.
-    public struct ElementUse: Sendable {
+    /// three where one will do. A class, so a lookup hands back one reference instead of a copy
+    /// of the element and its lists (a retain of each of their texts and arrays).
+    public final class ElementUse: Sendable {
         public let element: DataElement
         /// The percent elements weighted by this one: a change of the weight changes their roll-up.
         public let weightedRates: [String]
         /// The indicators that read this element, in code order.
         public let indicators: [Indicator]
+
+        init(element: DataElement, weightedRates: [String], indicators: [Indicator]) {
+            self.element = element
+            self.weightedRates = weightedRates
+            self.indicators = indicators
+        }
     }
 
     public func use(of element: String) -> ElementUse? {
         uses[element]
     }
 
-    /// The target a period is measured against: the first one due in or after the period's year
-    /// (2023 figures are measured against the 2025 target, 2026 ones against 2030).
+    /// An indicator with its targets: the engine looks both up for every indicator value it
+    /// computes, and as a class the lookup copies neither the indicator's texts nor a target's.
+    public final class IndicatorUse: Sendable {
+        public let indicator: Indicator
+        /// Sorted by year.
+        public let targets: [Target]
+
+        init(indicator: Indicator, targets: [Target]) {
+            self.indicator = indicator
+            self.targets = targets
+        }
+
+        /// The target a period is measured against: the first one due in or after the period's
+        /// year (2023 figures are measured against the 2025 target, 2026 ones against 2030).
+        public func target(for period: Period) -> Target? {
+            targets.first { $0.year >= period.year }
+        }
+    }
+
+    public func use(ofIndicator code: String) -> IndicatorUse? {
+        indicatorUses[code]
+    }
+
+    /// The target a period is measured against (see `IndicatorUse.target(for:)`).
     public func target(for indicator: String, period: Period) -> Target? {
-        targets[indicator]?.first { $0.year >= period.year }
+        indicatorUses[indicator]?.target(for: period)
     }
 
     /// The finest period an indicator exists at: the coarser of its elements' period types.

@@ -158,7 +158,7 @@ public struct IncrementalComputation: Sendable {
                 let valueChanged = old?.value != new?.value
                 let completenessChanged = old?.completeness != new?.completeness
                 guard valueChanged || completenessChanged else { continue }
-                if valueChanged, let parent = catalog.units[key.unit]?.parent {
+                if valueChanged, let parent = catalog.units.parent(of: key.unit) {
                     let parentDepth = depth - 1
                     dirty[parentDepth, default: []].insert(CellKey(unit: parent, period: key.period, element: key.element))
                     for rate in use.weightedRates {
@@ -167,7 +167,7 @@ public struct IncrementalComputation: Sendable {
                 }
                 let enclosing = CellYear.enclosingSlots(of: key.period)
                 if enclosing != 0 { derivedDirty[CellYearKey(key), default: 0] |= enclosing }
-                markIndicators(use.indicators, unit: key.unit, period: key.period, into: &indicatorDirty)
+                Self.markIndicators(use.indicators, unit: key.unit, period: key.period, into: &indicatorDirty)
             }
         }
 
@@ -191,14 +191,14 @@ public struct IncrementalComputation: Sendable {
                     if old == nil { changes.createdCells.insert(key) }
                     cells.slots[slot] = new
                     changes.cells[key] = new != nil
-                    markIndicators(usedBy, unit: key.unit, period: period, into: &indicatorDirty)
+                    Self.markIndicators(usedBy, unit: key.unit, period: period, into: &indicatorDirty)
                 }
             }
         }
 
         for key in indicatorDirty {
-            guard let indicator = catalog.indicators[key.indicator] else { continue }
-            let new = CellFormula.indicator(indicator, target: catalog.target(for: key.indicator, period: key.period)) { element in
+            guard let use = catalog.use(ofIndicator: key.indicator) else { continue }
+            let new = CellFormula.indicator(use.indicator, target: use.target(for: key.period)) { element in
                 store.figure(CellKey(unit: key.unit, period: key.period, element: element))
             }
             // One lookup in each table: these were four per value (a read and a write of the
@@ -211,7 +211,9 @@ public struct IncrementalComputation: Sendable {
         }
     }
 
-    private func markIndicators(_ indicators: [Indicator], unit: UnitCode, period: Period, into set: inout Set<IndicatorKey>) {
+    /// Static: the year's closure that calls it then captures no copy of the computation (its
+    /// catalog with every table retained).
+    private static func markIndicators(_ indicators: [Indicator], unit: UnitCode, period: Period, into set: inout Set<IndicatorKey>) {
         for indicator in indicators {
             set.insert(IndicatorKey(unit: unit, period: period, indicator: indicator.code))
         }

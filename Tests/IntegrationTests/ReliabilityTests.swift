@@ -59,8 +59,6 @@ struct ReliabilityTests {
     @Test("SIGKILL of dx-indicators while consuming: after restart every value equals a recomputation from the accepted reports, nothing applied twice")
     func crashAndRecover() async throws {
         try await withPipeline("crash", services: [Pipeline.ingest]) { pipeline in
-            // One message per transaction while we aim the kill, so there is a window to hit.
-            try await pipeline.start([Pipeline.indicators], extraEnvironment: ["DX_CONSUMER_BATCH_SIZE": "1"])
             let token = try await pipeline.token(unit: "VN")
             var rng = SeededGenerator(seed: 2026)
             let current = communes(.current, count: 120, seed: 1)
@@ -95,8 +93,12 @@ struct ReliabilityTests {
                 receivedEvent("ev-\(i)", unit: current[i % current.count], month: .month(2026, 1 + i % 10), online: i % 2 == 0)
             }, pipeline: pipeline, token: token)
 
-            // Kill it while it is in the middle of the stream.
+            // Kill it while it is in the middle of the stream. It starts once the first half is
+            // queued, one message per transaction, so there is a window to hit: started before the
+            // posts, it kept up with them and had applied everything before the kill (CI, 177 of 177).
             let queued = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
+            // Not waiting for /ready: the loop below waits for its first transactions instead.
+            try await pipeline.start([Pipeline.indicators], extraEnvironment: ["DX_CONSUMER_BATCH_SIZE": "1"], wait: false)
             let killDeadline = ContinuousClock.now + .seconds(60)
             while try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") < 3 {
                 guard ContinuousClock.now < killDeadline else { throw TestFailure("dx-indicators applied nothing within 60 s") }

@@ -94,18 +94,29 @@ struct ReliabilityTests {
             }, pipeline: pipeline, token: token)
 
             // Kill it while it is in the middle of the stream. It starts once the first half is
-            // queued, one message per transaction, so there is a window to hit: started before the
-            // posts, it kept up with them and had applied everything before the kill (CI, 177 of 177).
+            // queued, one message per transaction, so there is a window to hit, and the progress is
+            // read on one connection, so the kill follows the third transaction within
+            // milliseconds. Started before the posts, it kept up with them; with a connection per
+            // read, under a full test run's load, one read took long enough for the whole stream
+            // (CI, twice: 177 of 177 applied at the kill).
             let queued = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
             // Not waiting for /ready: the loop below waits for its first transactions instead.
             try await pipeline.start([Pipeline.indicators], extraEnvironment: ["DX_CONSUMER_BATCH_SIZE": "1"], wait: false)
-            let killDeadline = ContinuousClock.now + .seconds(60)
-            while try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") < 3 {
-                guard ContinuousClock.now < killDeadline else { throw TestFailure("dx-indicators applied nothing within 60 s") }
-                try await Task.sleep(for: .milliseconds(5))
+            let indicators = pipeline.service(Pipeline.indicators)
+            let appliedAtKill = try await pipeline.withAdmin { db in
+                func applied() async throws -> Int {
+                    var result = 0
+                    for try await value in try await db.query("SELECT count(*)::int FROM engine.processed_messages").decode(Int.self) { result = value }
+                    return result
+                }
+                let killDeadline = ContinuousClock.now + .seconds(60)
+                while try await applied() < 3 {
+                    guard ContinuousClock.now < killDeadline else { throw TestFailure("dx-indicators applied nothing within 60 s") }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                indicators.kill()
+                return try await applied()
             }
-            pipeline.service(Pipeline.indicators).kill()
-            let appliedAtKill = try await count(pipeline, "SELECT count(*) FROM engine.processed_messages")
             #expect(appliedAtKill < queued, "the kill came after everything was applied (\(appliedAtKill) of \(queued)); it must interrupt consumption")
 
             for report in reports[half...] {

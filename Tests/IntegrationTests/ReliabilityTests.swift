@@ -94,11 +94,24 @@ struct ReliabilityTests {
             }, pipeline: pipeline, token: token)
 
             // Kill it while it is in the middle of the stream. It starts once the first half is
-            // queued, one message per transaction, so there is a window to hit, and the progress is
-            // read on one connection, so the kill follows the third transaction within
-            // milliseconds. Started before the posts, it kept up with them; with a connection per
-            // read, under a full test run's load, one read took long enough for the whole stream
-            // (CI, twice: 177 of 177 applied at the kill).
+            // queued, one message per transaction, and from its third message on PostgreSQL holds
+            // each transaction for 200 ms (a trigger, dropped before the restart), so the stream
+            // lasts about 35 s after the third: a window to hit however late this task runs. Without
+            // the trigger, under a full test run (the cooperative pool busy with other suites' CPU
+            // work), the kill came after the whole stream (CI, three times: 177 of 177).
+            try await pipeline.withAdmin { db in
+                _ = try await db.query("""
+                    CREATE FUNCTION engine.test_hold_after_three() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+                    BEGIN
+                        IF (SELECT count(*) FROM engine.processed_messages) >= 3 THEN PERFORM pg_sleep(0.2); END IF;
+                        RETURN NEW;
+                    END $$
+                    """)
+                _ = try await db.query("""
+                    CREATE TRIGGER test_hold_after_three AFTER INSERT ON engine.processed_messages
+                    FOR EACH ROW EXECUTE FUNCTION engine.test_hold_after_three()
+                    """)
+            }
             let queued = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
             // Not waiting for /ready: the loop below waits for its first transactions instead.
             try await pipeline.start([Pipeline.indicators], extraEnvironment: ["DX_CONSUMER_BATCH_SIZE": "1"], wait: false)
@@ -118,6 +131,10 @@ struct ReliabilityTests {
                 return try await applied()
             }
             #expect(appliedAtKill < queued, "the kill came after everything was applied (\(appliedAtKill) of \(queued)); it must interrupt consumption")
+            try await pipeline.withAdmin { db in
+                _ = try await db.query("DROP TRIGGER test_hold_after_three ON engine.processed_messages")
+                _ = try await db.query("DROP FUNCTION engine.test_hold_after_three()")
+            }
 
             for report in reports[half...] {
                 let response = try await HTTP.post("\(pipeline.ingestURL)/v1/reports", token: token, json: report)

@@ -17,9 +17,10 @@ public enum AllocatorPolicy: Sendable, Equatable {
     /// largest batch needs; the resident size no longer falls between batches.
     case keepFreedMemory
 
-    /// A `mallopt` setting, by its name in `<malloc.h>`.
+    /// A `mallopt` setting: its parameter, and its name in `<malloc.h>` for the log.
     public struct Setting: Sendable, Equatable, CustomStringConvertible {
         public var name: String
+        var parameter: Int32
         public var value: Int32
         public var description: String { "\(name)=\(value)" }
     }
@@ -37,12 +38,17 @@ public enum AllocatorPolicy: Sendable, Equatable {
 
     public var settings: [Setting] {
         switch self {
-        case .systemDefault: []
-        case .keepFreedMemory: [
-            Setting(name: "M_MMAP_THRESHOLD", value: 32 << 20),
-            Setting(name: "M_TRIM_THRESHOLD", value: Int32.max),
-            Setting(name: "M_TOP_PAD", value: 128 << 20),
-        ]
+        case .systemDefault: return []
+        case .keepFreedMemory:
+            #if canImport(Glibc)
+            return [
+                Setting(name: "M_MMAP_THRESHOLD", parameter: M_MMAP_THRESHOLD, value: 32 << 20),
+                Setting(name: "M_TRIM_THRESHOLD", parameter: M_TRIM_THRESHOLD, value: Int32.max),
+                Setting(name: "M_TOP_PAD", parameter: M_TOP_PAD, value: 128 << 20),
+            ]
+            #else
+            return []
+            #endif
         }
     }
 
@@ -51,25 +57,12 @@ public enum AllocatorPolicy: Sendable, Equatable {
         if self == .systemDefault { return .unchanged }
         if let tunables = environment["GLIBC_TUNABLES"], !tunables.isEmpty { return .leftToEnvironment(tunables) }
         #if canImport(Glibc)
-        for setting in settings {
-            guard let parameter = Self.parameter(setting.name), mallopt(parameter, setting.value) == 1 else { return .refused(setting) }
-        }
+        for setting in settings where mallopt(setting.parameter, setting.value) != 1 { return .refused(setting) }
         return .applied(settings)
         #else
         return .refused(nil)
         #endif
     }
-
-    #if canImport(Glibc)
-    private static func parameter(_ name: String) -> Int32? {
-        switch name {
-        case "M_MMAP_THRESHOLD": M_MMAP_THRESHOLD
-        case "M_TRIM_THRESHOLD": M_TRIM_THRESHOLD
-        case "M_TOP_PAD": M_TOP_PAD
-        default: nil
-        }
-    }
-    #endif
 
     /// Applies the policy and says what happened.
     public func apply(environment: [String: String], logger: Logger) {

@@ -115,21 +115,13 @@ struct ReliabilityTests {
             let queued = try await count(pipeline, "SELECT count(*) FROM ingest.outbox")
             // Not waiting for /ready: the loop below waits for its first transactions instead.
             try await pipeline.start([Pipeline.indicators], extraEnvironment: ["DX_CONSUMER_BATCH_SIZE": "1"], wait: false)
-            let indicators = pipeline.service(Pipeline.indicators)
-            let appliedAtKill = try await pipeline.withAdmin { db in
-                func applied() async throws -> Int {
-                    var result = 0
-                    for try await value in try await db.query("SELECT count(*)::int FROM engine.processed_messages").decode(Int.self) { result = value }
-                    return result
-                }
-                let killDeadline = ContinuousClock.now + .seconds(60)
-                while try await applied() < 3 {
-                    guard ContinuousClock.now < killDeadline else { throw TestFailure("dx-indicators applied nothing within 60 s") }
-                    try await Task.sleep(for: .milliseconds(2))
-                }
-                indicators.kill()
-                return try await applied()
+            let killDeadline = ContinuousClock.now + .seconds(60)
+            while try await count(pipeline, "SELECT count(*) FROM engine.processed_messages") < 3 {
+                guard ContinuousClock.now < killDeadline else { throw TestFailure("dx-indicators applied nothing within 60 s") }
+                try await Task.sleep(for: .milliseconds(5))
             }
+            pipeline.service(Pipeline.indicators).kill()
+            let appliedAtKill = try await count(pipeline, "SELECT count(*) FROM engine.processed_messages")
             #expect(appliedAtKill < queued, "the kill came after everything was applied (\(appliedAtKill) of \(queued)); it must interrupt consumption")
             try await pipeline.withAdmin { db in
                 _ = try await db.query("DROP TRIGGER test_hold_after_three ON engine.processed_messages")

@@ -6,9 +6,6 @@ public struct UnitDirectory: Sendable {
     /// for every aggregate the engine recomputes, and needs no lookup of each child this way.
     private let childrenByParent: [UnitCode: [AdministrativeUnit]]
     private let depthByUnit: [UnitCode: Int]
-    /// Each unit's parent alone: the engine asks for it for every cell whose value changes, and
-    /// `units[code]?.parent` copied the whole record (a retain of each of its texts).
-    private let parentByUnit: [UnitCode: UnitCode]
     private let places: [UnitCode: UnitPlace]
 
     public init(_ list: [AdministrativeUnit]) {
@@ -21,7 +18,6 @@ public struct UnitDirectory: Sendable {
         for key in children.keys { children[key]!.sort { $0.code < $1.code } }
         self.units = units
         self.childrenByParent = children
-        self.parentByUnit = units.compactMapValues(\.parent)
 
         var depth: [UnitCode: Int] = [:]
         var province: [UnitCode: UnitCode] = [:]
@@ -63,7 +59,9 @@ public struct UnitDirectory: Sendable {
 
     public var count: Int { units.count }
 
-    public func parent(of code: UnitCode) -> UnitCode? { parentByUnit[code] }
+    /// The first of its ancestors: the engine asks for it for every cell whose value changes, and
+    /// `units[code]?.parent` copied the whole record (a retain of each of its texts).
+    public func parent(of code: UnitCode) -> UnitCode? { places[code]?.ancestors.first }
 
     /// Distance from the root (the country is 0).
     public func depth(of code: UnitCode) -> Int { depthByUnit[code] ?? 0 }

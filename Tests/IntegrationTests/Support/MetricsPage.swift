@@ -2,14 +2,10 @@
 struct MetricsPage {
     let text: String
 
-    /// The sum of a metric's samples over all its labels.
-    func total(_ metric: String) -> Double {
-        text.split(separator: "\n").filter { $0.hasPrefix(metric) }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
-    }
-
-    /// The sum of a metric's samples that carry `label` (`phase="commit"`).
-    func total(_ metric: String, label: String) -> Double {
-        text.split(separator: "\n").filter { $0.hasPrefix(metric) && $0.contains(label) }
+    /// The sum of a metric's samples over all its labels, or over those that carry `label`
+    /// (`phase="commit"`).
+    func total(_ metric: String, label: String? = nil) -> Double {
+        text.split(separator: "\n").filter { $0.hasPrefix(metric) && (label.map($0.contains) ?? true) }
             .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
     }
 }

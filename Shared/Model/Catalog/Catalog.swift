@@ -73,15 +73,27 @@ public struct Catalog: Sendable {
         /// Sorted by year.
         public let targets: [Target]
 
+        /// The targets' bars, in the same order.
+        private let bars: [Target.Bar]
+
         init(indicator: Indicator, targets: [Target]) {
             self.indicator = indicator
             self.targets = targets
+            self.bars = targets.map(\.bar)
         }
 
         /// The target a period is measured against: the first one due in or after the period's
         /// year (2023 figures are measured against the 2025 target, 2026 ones against 2030).
         public func target(for period: Period) -> Target? {
             targets.first { $0.year >= period.year }
+        }
+
+        /// The bar of `target(for:)`, read from an array of plain values.
+        public func bar(for period: Period) -> Target.Bar? {
+            bars.withUnsafeBufferPointer { bars in
+                for index in bars.indices where bars[index].year >= period.year { return bars[index] }
+                return nil
+            }
         }
     }
 

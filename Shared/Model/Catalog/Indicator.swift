@@ -113,11 +113,32 @@ public struct Target: Hashable, Sendable, Codable {
 
     /// Whether a value meets the target.
     public func isMet(by value: Quantity) -> Bool {
-        switch comparison {
-        case .atLeast: value >= self.value
-        case .moreThan: value > self.value
-        case .atMost: value <= self.value
-        case .lessThan: value < self.value
+        bar.isMet(by: value)
+    }
+
+    /// What an indicator value is measured against, without the target's texts: the engine
+    /// reads one for every value it computes, and a `Target` copied its three strings each time.
+    public struct Bar: Sendable, Equatable {
+        public var year: Int
+        public var value: Quantity
+        public var comparison: Comparison
+
+        public init(year: Int, value: Quantity, comparison: Comparison) {
+            self.year = year
+            self.value = value
+            self.comparison = comparison
+        }
+
+        /// Whether a value meets the bar.
+        public func isMet(by value: Quantity) -> Bool {
+            switch comparison {
+            case .atLeast: value >= self.value
+            case .moreThan: value > self.value
+            case .atMost: value <= self.value
+            case .lessThan: value < self.value
+            }
         }
     }
+
+    public var bar: Bar { Bar(year: year, value: value, comparison: comparison) }
 }

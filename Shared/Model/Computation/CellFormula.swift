@@ -102,7 +102,7 @@ public enum CellFormula {
     /// An indicator from the cells of its elements at one unit and period (`cell` gives one's
     /// figure by element code). A ratio needs both numerator and denominator and a positive
     /// denominator.
-    public static func indicator(_ indicator: Indicator, target: Target?, cell: (String) -> Figure?) -> IndicatorValue? {
+    public static func indicator(_ indicator: Indicator, target: Target.Bar?, cell: (String) -> Figure?) -> IndicatorValue? {
         var result: IndicatorValue
         switch indicator.kind {
         case .ratio:

@@ -87,7 +87,7 @@ public struct FullComputation: Sendable {
         for (unit, periods) in unitPeriods {
             for period in periods {
                 for indicator in catalog.indicators.values {
-                    let value = CellFormula.indicator(indicator, target: catalog.target(for: indicator.code, period: period)) { element in
+                    let value = CellFormula.indicator(indicator, target: catalog.target(for: indicator.code, period: period)?.bar) { element in
                         store.figure(CellKey(unit: unit, period: period, element: element))
                     }
                     if let value {

@@ -198,7 +198,7 @@ public struct IncrementalComputation: Sendable {
 
         for key in indicatorDirty {
             guard let use = catalog.use(ofIndicator: key.indicator) else { continue }
-            let new = CellFormula.indicator(use.indicator, target: use.target(for: key.period)) { element in
+            let new = CellFormula.indicator(use.indicator, target: use.bar(for: key.period)) { element in
                 store.figure(CellKey(unit: key.unit, period: key.period, element: element))
             }
             // One lookup in each table: these were four per value (a read and a write of the

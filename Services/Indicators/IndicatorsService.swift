@@ -26,8 +26,10 @@ public enum IndicatorsService {
         )
         // Large: a batch computes each province's and the country's cells, writes their rows and
         // commits once, however many reports it holds, so a backlog (a national load) is applied
-        // faster in larger batches. A steady stream makes small batches of what is ready anyway.
-        consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: 4_000, range: 1...100_000)
+        // faster in larger batches. 12,000 monthly reports are more than a quarter's of every
+        // commune, so a commune's quarter and year rows are rewritten about once per batch, not
+        // once per month. A steady stream makes small batches of what is ready anyway.
+        consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: 12_000, range: 1...100_000)
         let consumer = TransactionalConsumer(
             name: configuration.consumerGroup, schema: "engine", configuration: consumerConfiguration,
             deadLetterTopic: configuration.topics.deadLetters, database: context.database, handler: handler,

@@ -46,8 +46,8 @@ start_service() {
   DX_BIN_DIR="${service_dir:-$root/$bin}" DX_LOG_LEVEL=warning bash "$here/services.sh" start-one bench "$name" DX_TOPIC_PREFIX="$topic_prefix" "$@" >/dev/null
 }
 # dx-ingest without its rate limit (or the limit is what gets measured); dx-indicators with the
-# bench's batch (DX_BENCH_BATCH, default 4000: dx-indicators' own default).
-batch=${DX_BENCH_BATCH:-4000}
+# bench's batch (DX_BENCH_BATCH, default 12000: dx-indicators' own default).
+batch=${DX_BENCH_BATCH:-12000}
 start_ingest() { start_service dx-ingest "$1" DX_RATE_LIMIT_PER_MINUTE=0; }
 # DX_BENCH_INDICATORS_DIR: the directory of another build's dx-indicators, to measure it under
 # the same conditions as this one (an A/B of two versions, one run after the other).

@@ -139,8 +139,8 @@ struct EngineRepository: Sendable {
                 store.withYear(yearKey) { cells in
                     for index in drafts.indices {
                         let slot = CellYear.slot(of: drafts[index].period)
-                        guard let state = cells.slots[slot] else { continue }
-                        drafts[index].cells.append((element, state))
+                        guard cells.slots[slot] != nil else { continue }
+                        drafts[index].cells.append(element, cell: cells.slots[slot]!)
                         drafts[index].hasCell[position] = true
                         if drafts[index].created && !changes.createdCells.contains(yearKey.cell(atSlot: slot)) { drafts[index].created = false }
                     }
@@ -151,15 +151,15 @@ struct EngineRepository: Sendable {
                 for (indicator, needs) in indicators where needs.allSatisfy({ draft.hasCell[$0] }) {
                     let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
                     guard let value = store.indicators[key] else { continue }
-                    draft.indicators.append((indicator, value))
+                    draft.indicators.append(indicator, value: value)
                     if draft.created && !changes.createdIndicators.contains(key) { draft.created = false }
                 }
-                if draft.cells.isEmpty && draft.indicators.isEmpty {
+                if draft.cells.count == 0 && draft.indicators.count == 0 {
                     rows.deletes.append(row)
                     continue
                 }
-                let written = UnitPeriodRow(key: row, province: province(of: row.unit), cells: UnitPeriodColumns.cellsJSON(draft.cells),
-                                            indicators: UnitPeriodColumns.indicatorsJSON(draft.indicators))
+                let written = UnitPeriodRow(key: row, province: province(of: row.unit), cells: draft.cells.finished(),
+                                            indicators: draft.indicators.finished())
                 if draft.created { rows.inserts.append(written) } else { rows.upserts.append(written) }
             }
         }
@@ -172,15 +172,15 @@ struct EngineRepository: Sendable {
         var year: Int
     }
 
-    /// A row being gathered: its cells and indicator values, and whether all of them are new
-    /// (then it is inserted rather than upserted).
+    /// A row being gathered: its cells and indicator values, written as they are found, and
+    /// whether all of them are new (then it is inserted rather than upserted).
     private struct RowDraft {
         var period: Period
         var created: Bool
-        var cells: [(element: String, state: CellState)] = []
+        var cells = UnitPeriodColumns.ColumnWriter(capacity: 4096)
         /// By position in `elementCodes`: whether the row has a cell of the element.
         var hasCell: [Bool]
-        var indicators: [(indicator: String, value: IndicatorValue)] = []
+        var indicators = UnitPeriodColumns.ColumnWriter(capacity: 2048)
 
         init(period: Period, created: Bool, elementCount: Int) {
             self.period = period

@@ -13,9 +13,36 @@ import Foundation
 public enum UnitPeriodColumns {
     /// The `cells` column's UTF-8 text.
     public static func cellsJSON(_ cells: [(element: String, state: CellState)]) -> [UInt8] {
-        object(cells.count, capacity: 4096, code: { cells[$0].element }) { index, writer in
-            let state = cells[index].state
-            optional(state.value, &writer)
+        var column = ColumnWriter(capacity: 4096)
+        for index in cells.indices { column.append(cells[index].element, cell: cells[index].state) }
+        return column.finished()
+    }
+
+    /// The `indicators` column's UTF-8 text.
+    public static func indicatorsJSON(_ values: [(indicator: String, value: IndicatorValue)]) -> [UInt8] {
+        var column = ColumnWriter(capacity: 2048)
+        for index in values.indices { column.append(values[index].indicator, value: values[index].value) }
+        return column.finished()
+    }
+
+    /// A column written an entry at a time, as a row's cells or indicator values are found.
+    /// dx-indicators gathers a row's cells element by element, each read where the store keeps
+    /// it: collected into an array first, every state was copied (its report list retained) and
+    /// the array grew with every cell.
+    public struct ColumnWriter {
+        private var writer: MessageJSONWriter
+        /// Entries written so far.
+        public private(set) var count = 0
+
+        public init(capacity: Int) {
+            writer = MessageJSONWriter(capacity: capacity)
+            writer.beginObject()
+        }
+
+        /// A `cells` entry: `element: [value, completeness, …, reports]`.
+        public mutating func append(_ element: String, cell state: borrowing CellState) {
+            begin(element)
+            UnitPeriodColumns.optional(state.value, &writer)
             writer.element()
             writer.string(state.completeness)
             writer.element()
@@ -28,48 +55,42 @@ public enum UnitPeriodColumns {
             writer.number(state.deltaCount)
             writer.element()
             ReportsColumn.write(state.reports, to: &writer)
+            writer.endArray()
         }
-    }
 
-    /// The `indicators` column's UTF-8 text.
-    public static func indicatorsJSON(_ values: [(indicator: String, value: IndicatorValue)]) -> [UInt8] {
-        object(values.count, capacity: 2048, code: { values[$0].indicator }) { index, writer in
-            let value = values[index].value
+        /// An `indicators` entry: `indicator: [value, numerator, …, meets target]`.
+        public mutating func append(_ indicator: String, value: borrowing IndicatorValue) {
+            begin(indicator)
             writer.string(value.value)
             writer.element()
-            optional(value.numerator, &writer)
+            UnitPeriodColumns.optional(value.numerator, &writer)
             writer.element()
-            optional(value.denominator, &writer)
+            UnitPeriodColumns.optional(value.denominator, &writer)
             writer.element()
             writer.string(value.completeness)
             writer.element()
-            optional(value.target, &writer)
+            UnitPeriodColumns.optional(value.target, &writer)
             writer.element()
             if let year = value.targetYear { writer.number(year) } else { writer.null() }
             writer.element()
-            optional(value.gap, &writer)
+            UnitPeriodColumns.optional(value.gap, &writer)
             writer.element()
             if let meets = value.meetsTarget { writer.bool(meets) } else { writer.null() }
-        }
-    }
-
-    /// `{code: [fields], ...}` of `count` entries; `fields` writes an entry's array elements after
-    /// the first `element()`. Entries taken by index from arrays, not from any sequence: generic
-    /// code called from another module ran unspecialized, and its metadata lookups were about 4%
-    /// of dx-indicators' CPU in the national load.
-    private static func object(_ count: Int, capacity: Int, code: (Int) -> String,
-                               fields: (Int, inout MessageJSONWriter) -> Void) -> [UInt8] {
-        var writer = MessageJSONWriter(capacity: capacity)
-        writer.beginObject()
-        for index in 0..<count {
-            writer.key(text: code(index))
-            writer.beginArray()
-            writer.element()
-            fields(index, &writer)
             writer.endArray()
         }
-        writer.endObject()
-        return writer.bytes
+
+        private mutating func begin(_ code: String) {
+            count += 1
+            writer.key(text: code)
+            writer.beginArray()
+            writer.element()
+        }
+
+        /// The column's UTF-8 text.
+        public consuming func finished() -> [UInt8] {
+            writer.endObject()
+            return writer.bytes
+        }
     }
 
     public static func parseCells(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(MessageJSONError) -> [(element: String, state: CellState)] {

@@ -38,6 +38,19 @@ struct ComputationTests {
         #expect(store.indicators[IndicatorKey(unit: "VN", period: .year(2026), indicator: "household_fibre_rate")]?.value == 20)
     }
 
+    @Test("a period is measured against the first target due in or after its year")
+    func targetOfAPeriod() throws {
+        let use = try #require(catalog.use(ofIndicator: "household_fibre_rate"))
+        for (period, year) in [(Period.year(2023), 2025), (.month(2025, 7), 2025), (.quarter(2026, 1), 2030), (.year(2030), 2030)] {
+            #expect(use.bar(for: period) == Target.Bar(year: year, value: year == 2025 ? 80 : 95, comparison: .atLeast))
+            #expect(use.bar(for: period) == use.target(for: period)?.bar)
+        }
+        #expect(use.bar(for: .year(2031)) == nil)
+        #expect(use.target(for: .year(2031)) == nil)
+        #expect(Target.Bar(year: 2025, value: 80, comparison: .atLeast).isMet(by: 80))
+        #expect(!Target.Bar(year: 2025, value: 80, comparison: .moreThan).isMet(by: 80))
+    }
+
     @Test("a value reported for a unit is authoritative over its children")
     func directValueWins() {
         var store = InMemoryCellStore()

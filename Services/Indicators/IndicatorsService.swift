@@ -7,6 +7,14 @@ import Foundation
 /// dx-indicators: consumes `dx.observations.v1`, maintains aggregates and indicator values in
 /// the `engine` schema, publishes changed values to `dx.indicator-values.v1`.
 public enum IndicatorsService {
+    /// Messages applied in one transaction at most (`DX_CONSUMER_BATCH_SIZE`). Large: a batch
+    /// computes each province's and the country's cells, writes their rows and commits once,
+    /// however many reports it holds, so a backlog (a national load) is applied faster in larger
+    /// batches. 12,000 monthly reports are more than a quarter's of every commune, so a commune's
+    /// quarter and year rows are rewritten about once per batch, not once per month. A steady
+    /// stream makes small batches of what is ready anyway.
+    public static let defaultBatchSize = 12_000
+
     public static let name = "dx-indicators"
     public static let defaultPort = 8081
 
@@ -24,12 +32,7 @@ public enum IndicatorsService {
         var consumerConfiguration = KafkaConsumerConfiguration(
             client: configuration.kafkaClient(), groupID: configuration.consumerGroup, topics: [configuration.topics.observations]
         )
-        // Large: a batch computes each province's and the country's cells, writes their rows and
-        // commits once, however many reports it holds, so a backlog (a national load) is applied
-        // faster in larger batches. 12,000 monthly reports are more than a quarter's of every
-        // commune, so a commune's quarter and year rows are rewritten about once per batch, not
-        // once per month. A steady stream makes small batches of what is ready anyway.
-        consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: 12_000, range: 1...100_000)
+        consumerConfiguration.maximumBatchSize = try environment.integer("DX_CONSUMER_BATCH_SIZE", default: defaultBatchSize, range: 1...100_000)
         let consumer = TransactionalConsumer(
             name: configuration.consumerGroup, schema: "engine", configuration: consumerConfiguration,
             deadLetterTopic: configuration.topics.deadLetters, database: context.database, handler: handler,

@@ -25,7 +25,9 @@ struct UnitPeriodColumnsTests {
                                         value: Self.maybe(&rng), completeness: Self.quantity(&rng),
                                         childrenReported: Int.random(in: 0...200, using: &rng), childrenExpected: Int.random(in: 0...200, using: &rng)))
             }
-            let bytes = UnitPeriodColumns.cellsJSON(cells)
+            var column = UnitPeriodColumns.ColumnWriter(capacity: 4096)
+            for (element, state) in cells { column.append(element, cell: state) }
+            let bytes = column.finished()
             let text = String(decoding: bytes, as: UTF8.self)
             let back = try bytes.withUnsafeBufferPointer { try UnitPeriodColumns.parseCells(utf8: $0) }
             #expect(back.map(\.element) == cells.map(\.element), "\(text)")
@@ -46,7 +48,9 @@ struct UnitPeriodColumnsTests {
                                                 targetYear: Bool.random(using: &rng) ? nil : Int.random(in: 2025...2030, using: &rng),
                                                 gap: Self.maybe(&rng), meetsTarget: [nil, true, false].randomElement(using: &rng)!))
             }
-            let bytes = UnitPeriodColumns.indicatorsJSON(values)
+            var column = UnitPeriodColumns.ColumnWriter(capacity: 2048)
+            for (indicator, value) in values { column.append(indicator, value: value) }
+            let bytes = column.finished()
             let text = String(decoding: bytes, as: UTF8.self)
             let back = try bytes.withUnsafeBufferPointer { try UnitPeriodColumns.parseIndicators(utf8: $0) }
             #expect(back.map(\.indicator) == values.map(\.indicator), "\(text)")

@@ -73,7 +73,7 @@ public struct Catalog: Sendable {
         /// Sorted by year.
         public let targets: [Target]
 
-        /// The targets' bars, in the same order.
+        /// The targets' bars, in the same order: searched without copying a target's texts.
         private let bars: [Target.Bar]
 
         init(indicator: Indicator, targets: [Target]) {
@@ -85,15 +85,16 @@ public struct Catalog: Sendable {
         /// The target a period is measured against: the first one due in or after the period's
         /// year (2023 figures are measured against the 2025 target, 2026 ones against 2030).
         public func target(for period: Period) -> Target? {
-            targets.first { $0.year >= period.year }
+            index(for: period).map { targets[$0] }
         }
 
-        /// The bar of `target(for:)`, read from an array of plain values.
+        /// The bar of `target(for:)`.
         public func bar(for period: Period) -> Target.Bar? {
-            bars.withUnsafeBufferPointer { bars in
-                for index in bars.indices where bars[index].year >= period.year { return bars[index] }
-                return nil
-            }
+            index(for: period).map { bars[$0] }
+        }
+
+        private func index(for period: Period) -> Int? {
+            bars.firstIndex { $0.year >= period.year }
         }
     }
 

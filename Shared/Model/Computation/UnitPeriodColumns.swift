@@ -11,24 +11,10 @@ import Foundation
 /// The same shape the migration builds from the row tables with `json_build_array`, and the one
 /// the `engine.cells` and `engine.indicator_values` views take apart.
 public enum UnitPeriodColumns {
-    /// The `cells` column's UTF-8 text.
-    public static func cellsJSON(_ cells: [(element: String, state: CellState)]) -> [UInt8] {
-        var column = ColumnWriter(capacity: 4096)
-        for index in cells.indices { column.append(cells[index].element, cell: cells[index].state) }
-        return column.finished()
-    }
-
-    /// The `indicators` column's UTF-8 text.
-    public static func indicatorsJSON(_ values: [(indicator: String, value: IndicatorValue)]) -> [UInt8] {
-        var column = ColumnWriter(capacity: 2048)
-        for index in values.indices { column.append(values[index].indicator, value: values[index].value) }
-        return column.finished()
-    }
-
-    /// A column written an entry at a time, as a row's cells or indicator values are found.
-    /// dx-indicators gathers a row's cells element by element, each read where the store keeps
-    /// it: collected into an array first, every state was copied (its report list retained) and
-    /// the array grew with every cell.
+    /// A `cells` or `indicators` column, written an entry at a time as a row's cells or
+    /// indicator values are found. dx-indicators gathers a row's cells element by element, each
+    /// read where the store keeps it: collected into an array first, every state was copied (its
+    /// report list retained) and the array grew with every cell.
     public struct ColumnWriter {
         private var writer: MessageJSONWriter
         /// Entries written so far.

@@ -25,7 +25,7 @@ struct EngineBench: AsyncParsableCommand {
     @Option(help: "Months of 2025 in the load.") var months = 12
     @Option(help: "Share of the cells revised afterwards.") var revisionShare = 0.1
     @Option(help: "Observations per message.") var perMessage = 40
-    @Option(help: "Messages dx-indicators applies per transaction (its DX_CONSUMER_BATCH_SIZE): the batch the materialized view is refreshed after.") var batchMessages = 12_000
+    @Option(help: "Messages dx-indicators applies per transaction (its DX_CONSUMER_BATCH_SIZE): the batch the materialized view is refreshed after.") var batchMessages = IndicatorsService.defaultBatchSize
 
     func run() async throws {
         var logger = Logger(label: "bench")

@@ -141,7 +141,7 @@ extension EngineAudit {
         let toWrite = changes
         try await database.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext('engine.country'))", logger: logger)
-            try await repository.write(repository.rows(changed: toWrite, in: expected, insertingCreated: false), on: connection)
+            try await repository.write(repository.rows(changed: toWrite, in: expected), on: connection)
             // A dx-indicators that kept the country's rows in memory reads them again.
             try await repository.bumpCountryVersion(on: connection)
         }

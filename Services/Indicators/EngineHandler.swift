@@ -167,7 +167,7 @@ final class EngineHandler: TransactionalBatchHandler {
                 let changes = engine.apply(inputs, to: &store)
                 await Task.yield()
                 // Taken from the store now: the next batch may change it while the rows are written.
-                let rows = repository.rows(changed: changes, in: store, insertingCreated: true)
+                let rows = repository.rows(changed: changes, mirroredBy: &store)
                 await Task.yield()
                 let write = ProvinceWrite(rows: rows, messages: try publication.messages(for: changes.indicators))
                 let (kept, topCells) = changes.keepingWhatTheBatchReads(units, from: store)
@@ -299,7 +299,7 @@ final class EngineHandler: TransactionalBatchHandler {
         var changes = countryEngine.apply(inputs, to: &store)
         changes.merge(countryEngine.recompute(nativeCells: provinces.deferred, in: &store))
         // Upserted: a store read for one pass was not read whole.
-        try await repository.write(repository.rows(changed: changes, in: store, insertingCreated: false), on: connection)
+        try await repository.write(repository.rows(changed: changes, in: store), on: connection)
         if keep {
             let kept = CountryCache(store: store, version: version + 1)
             state.withLock { $0.countryPending = kept }

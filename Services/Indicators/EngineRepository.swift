@@ -96,6 +96,7 @@ struct EngineRepository: Sendable {
             let unit = UnitCode(try columns.text("unit"))
             let period = try columns.period("period")
             let rowName = "\(unit) \(period)"
+            store.storedRows.insert(UnitPeriod(unit: unit, period: period))
             for (element, state) in try columns.json("cells", of: rowName, UnitPeriodColumns.parseCells) {
                 store.setCell(CellKey(unit: unit, period: period, element: element), state)
             }
@@ -109,30 +110,38 @@ struct EngineRepository: Sendable {
     // MARK: - Writing
 
     /// The rows a computation's changes touch, each whole as `store` holds it after them: ready
-    /// to write while `store` goes on changing. With `insertingCreated`, rows none of whose cells
-    /// and indicator values existed before (`store` mirrors the table, as a province's does) are
-    /// inserted, not upserted. Were one there after all, the insert fails, and with it the batch,
-    /// which is retried from what PostgreSQL holds.
-    func rows(changed changes: IncrementalComputation.Changes, in store: InMemoryCellStore, insertingCreated: Bool) -> UnitPeriodRows {
-        var touched: [UnitPeriod: Bool] = [:]  // whether something of the row was removed
+    /// to write while `store` goes on changing. Every row is upserted: for a store that is not
+    /// the table's mirror (the country's, read for one pass; an audit's).
+    func rows(changed changes: IncrementalComputation.Changes, in store: InMemoryCellStore) -> UnitPeriodRows {
+        rows(changed: changes, in: store) { _ in false }
+    }
+
+    /// The same for a store that mirrors the table (a province's): the rows not among its
+    /// `storedRows` are inserted, not upserted, and `storedRows` then holds what the write leaves
+    /// in the table. Were a row there after all, the insert fails, and with it the batch, whose
+    /// provinces are then loaded again from what PostgreSQL holds.
+    func rows(changed changes: IncrementalComputation.Changes, mirroredBy store: inout InMemoryCellStore) -> UnitPeriodRows {
+        let rows = rows(changed: changes, in: store) { [stored = store.storedRows] row in !stored.contains(row) }
+        for row in rows.inserts { store.storedRows.insert(row.key) }
+        for row in rows.deletes { store.storedRows.remove(row) }
+        return rows
+    }
+
+    private func rows(changed changes: IncrementalComputation.Changes, in store: InMemoryCellStore,
+                      isNew: (UnitPeriod) -> Bool) -> UnitPeriodRows {
+        var touched = Set<UnitPeriod>()
         touched.reserveCapacity(changes.cells.count / 8)
-        for (key, exists) in changes.cells {
-            let row = UnitPeriod(unit: key.unit, period: key.period)
-            touched[row] = touched[row] == true || !exists
-        }
-        for (key, change) in changes.indicators {
-            let row = UnitPeriod(unit: key.unit, period: key.period)
-            touched[row] = touched[row] == true || change.current == nil
-        }
+        for key in changes.cells.keys { touched.insert(UnitPeriod(unit: key.unit, period: key.period)) }
+        for key in changes.indicators.keys { touched.insert(UnitPeriod(unit: key.unit, period: key.period)) }
         // By unit and year: a year of a unit's cells of one element is found once for all of
         // the year's rows.
-        var byYear: [UnitYear: [(period: Period, removed: Bool)]] = [:]
-        for (row, removed) in touched { byYear[UnitYear(unit: row.unit, year: row.period.year), default: []].append((row.period, removed)) }
+        var byYear: [UnitYear: [Period]] = [:]
+        for row in touched { byYear[UnitYear(unit: row.unit, year: row.period.year), default: []].append(row.period) }
         // Only the elements the store has held, in the catalog's order.
         let elements = elementCodes.indices.filter { store.storedElements.contains(elementCodes[$0]) }
         var rows = UnitPeriodRows()
         for (unitYear, periods) in byYear {
-            var drafts = periods.map { RowDraft(period: $0.period, created: insertingCreated && !$0.removed, elementCount: elementCodes.count) }
+            var drafts = periods.map { RowDraft(period: $0, elementCount: elementCodes.count) }
             for position in elements {
                 let element = elementCodes[position]
                 let yearKey = CellYearKey(unit: unitYear.unit, year: unitYear.year, element: element)
@@ -142,17 +151,14 @@ struct EngineRepository: Sendable {
                         guard cells.slots[slot] != nil else { continue }
                         drafts[index].cells.append(element, cell: cells.slots[slot]!)
                         drafts[index].hasCell[position] = true
-                        if drafts[index].created && !changes.createdCells.contains(yearKey.cell(atSlot: slot)) { drafts[index].created = false }
                     }
                 }
             }
             for var draft in drafts {
                 let row = UnitPeriod(unit: unitYear.unit, period: draft.period)
                 for (indicator, needs) in indicators where needs.allSatisfy({ draft.hasCell[$0] }) {
-                    let key = IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)
-                    guard let value = store.indicators[key] else { continue }
+                    guard let value = store.indicators[IndicatorKey(unit: row.unit, period: row.period, indicator: indicator)] else { continue }
                     draft.indicators.append(indicator, value: value)
-                    if draft.created && !changes.createdIndicators.contains(key) { draft.created = false }
                 }
                 if draft.cells.count == 0 && draft.indicators.count == 0 {
                     rows.deletes.append(row)
@@ -160,7 +166,7 @@ struct EngineRepository: Sendable {
                 }
                 let written = UnitPeriodRow(key: row, province: province(of: row.unit), cells: draft.cells.finished(),
                                             indicators: draft.indicators.finished())
-                if draft.created { rows.inserts.append(written) } else { rows.upserts.append(written) }
+                if isNew(row) { rows.inserts.append(written) } else { rows.upserts.append(written) }
             }
         }
         return rows
@@ -172,19 +178,16 @@ struct EngineRepository: Sendable {
         var year: Int
     }
 
-    /// A row being gathered: its cells and indicator values, written as they are found, and
-    /// whether all of them are new (then it is inserted rather than upserted).
+    /// A row being gathered: its cells and indicator values, written as they are found.
     private struct RowDraft {
         var period: Period
-        var created: Bool
         var cells = UnitPeriodColumns.ColumnWriter(capacity: 4096)
         /// By position in `elementCodes`: whether the row has a cell of the element.
         var hasCell: [Bool]
         var indicators = UnitPeriodColumns.ColumnWriter(capacity: 2048)
 
-        init(period: Period, created: Bool, elementCount: Int) {
+        init(period: Period, elementCount: Int) {
             self.period = period
-            self.created = created
             self.hasCell = Array(repeating: false, count: elementCount)
         }
     }

@@ -162,28 +162,6 @@ struct ComputationTests {
         #expect(again.ignoredInputs == 1)
     }
 
-    @Test("a batch names exactly the cells and indicator values that were not in the store before it")
-    func createdKeys() {
-        var store = InMemoryCellStore()
-        let first = run([report("01001", "2026", "households_with_fibre", 1), report("01001", "2026", "households_total", 2)], store: &store)
-        // Everything the first batch wrote is new.
-        #expect(first.createdCells == Set(first.cells.keys))
-        #expect(first.createdIndicators == Set(first.indicators.keys))
-        #expect(!first.createdCells.isEmpty && !first.createdIndicators.isEmpty)
-
-        let before = store
-        let second = run([
-            report("01001", "2026", "households_with_fibre", 2, revision: 2),
-            report("01002", "2026", "households_with_fibre", 1), report("01002", "2026", "households_total", 8),
-        ], store: &store)
-        // A revised cell and the ancestors it changes existed; the other commune's cells did not.
-        #expect(second.createdCells == Set(second.cells.keys.filter { before.cell($0) == nil }))
-        #expect(second.createdIndicators == Set(second.indicators.keys.filter { before.indicators[$0] == nil }))
-        #expect(second.createdCells.contains(key("01002", "2026", "households_total")))
-        #expect(!second.createdCells.contains(key("01001", "2026", "households_with_fibre")))
-        #expect(!second.createdCells.contains(key("01", "2026", "households_total")))
-    }
-
     @Test("each ancestor is computed once per batch, however many observations touch it")
     func ancestorsOncePerBatch() {
         var store = InMemoryCellStore()

@@ -8,6 +8,12 @@ public struct InMemoryCellStore: Sendable {
     /// writer that gathers a unit's cells element by element asks only for these, not for every
     /// element of the catalog (the bench's rows asked for 110 elements to find 40).
     public private(set) var storedElements: Set<String> = []
+    /// The unit-period rows of this store that its table holds, where the store mirrors a table
+    /// (a province's state in dx-indicators): a writer inserts a changed row that is not among
+    /// them instead of upserting it, and keeps the set as it writes. One lookup per row, where
+    /// a set of every cell and indicator value a batch created cost one insert per observation.
+    /// The computation never reads it.
+    public var storedRows: Set<UnitPeriod> = []
 
     public init() {}
 

@@ -33,10 +33,6 @@ public struct IncrementalComputation: Sendable {
         public var indicators: [IndicatorKey: IndicatorChange] = [:]
         /// Native cells of deferred units whose children changed.
         public var deferred: Set<CellKey> = []
-        /// Cells and indicator values that were not in the store before this batch: a writer
-        /// whose table mirrors the store can insert them without checking for a row to update.
-        public var createdCells: Set<CellKey> = []
-        public var createdIndicators: Set<IndicatorKey> = []
         /// Inputs that changed nothing (stale revisions, repeated values).
         public var ignoredInputs = 0
         /// How many cell recomputations ran, for metrics and for tests that check each
@@ -62,8 +58,6 @@ public struct IncrementalComputation: Sendable {
                 }
             }
             deferred.formUnion(other.deferred)
-            createdCells.formUnion(other.createdCells)
-            createdIndicators.formUnion(other.createdIndicators)
             ignoredInputs += other.ignoredInputs
             recomputations += other.recomputations
         }
@@ -89,14 +83,13 @@ public struct IncrementalComputation: Sendable {
         for input in inputs {
             let key = input.key
             // In place: a copy of the state would copy its report list on every change.
-            let (changed, created) = store.modifyCell(key) { state -> (Bool, Bool) in
-                if state != nil { return (state!.apply(input), false) }
+            let changed = store.modifyCell(key) { state -> Bool in
+                if state != nil { return state!.apply(input) }
                 var new = CellState()
-                guard new.apply(input) else { return (false, false) }
+                guard new.apply(input) else { return false }
                 state = new
-                return (true, true)
+                return true
             }
-            if created { changes.createdCells.insert(key) }
             if changed {
                 let depth = catalog.units.depth(of: key.unit)
                 // Sized for the batch at once: grown one doubling at a time, it was rehashed
@@ -151,7 +144,6 @@ public struct IncrementalComputation: Sendable {
                 let new = computeNative(key, element: use.element, state: old, store: store)
                 changes.recomputations += 1
                 if old != new || ownInputsChanged(key, at: depth) {
-                    if old == nil { changes.createdCells.insert(key) }
                     store.setCell(key, new)
                     changes.cells[key] = new != nil
                 }
@@ -188,7 +180,6 @@ public struct IncrementalComputation: Sendable {
                     let old = cells.slots[slot]
                     guard old != new else { continue }
                     let key = yearKey.cell(atSlot: slot)
-                    if old == nil { changes.createdCells.insert(key) }
                     cells.slots[slot] = new
                     changes.cells[key] = new != nil
                     Self.markIndicators(usedBy, unit: key.unit, period: period, into: &indicatorDirty)
@@ -205,7 +196,6 @@ public struct IncrementalComputation: Sendable {
             // store, a read and a write of the change).
             let old = store.replaceIndicatorValue(key, with: new)
             if old != new {
-                if old == nil { changes.createdIndicators.insert(key) }
                 changes.indicators[key, default: IndicatorChange(previous: old, current: new)].current = new
             }
         }

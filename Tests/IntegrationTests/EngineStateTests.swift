@@ -32,12 +32,12 @@ struct EngineStateTests {
             }
             // A row is inserted exactly when the table did not have it, and the store knows
             // afterwards which rows the table has.
-            let inserted = Set(rows.inserts.map { "\($0.key.unit) \($0.key.period)" })
-            let upserted = Set(rows.upserts.map { "\($0.key.unit) \($0.key.period)" })
+            let inserted = Set(rows.inserts.map(\.key))
+            let upserted = Set(rows.upserts.map(\.key))
             if round == 1 { #expect(!inserted.isEmpty && upserted.isEmpty, "round 1 writes into an empty table") }
             #expect(inserted.isDisjoint(with: before), "round \(round): inserted rows the table had")
             #expect(upserted.isSubset(of: before), "round \(round): upserted \(upserted.subtracting(before).count) rows the table did not have")
-            #expect(Set(store.storedRows.map { "\($0.unit) \($0.period)" }) == after, "round \(round)")
+            #expect(store.storedRows == after, "round \(round)")
             if round == 2 { #expect(!upserted.isEmpty, "round 2 changes rows of round 1") }
             let loaded = try await database.withAdmin { db in
                 try await db.withTransaction { connection in try await repository.loadProvince(province, on: connection) }
@@ -55,11 +55,13 @@ struct EngineStateTests {
         }
     }
 
-    /// The rows `engine.unit_periods` holds of a province, as "unit period".
-    static func rowKeys(of province: UnitCode, on connection: PostgresConnection) async throws -> Set<String> {
-        var keys = Set<String>()
+    /// The rows `engine.unit_periods` holds of a province.
+    static func rowKeys(of province: UnitCode, on connection: PostgresConnection) async throws -> Set<UnitPeriod> {
+        var keys = Set<UnitPeriod>()
         let rows = try await connection.query("SELECT unit, period FROM engine.unit_periods WHERE province = \(province.rawValue)", logger: TestEnvironment.logger("engine-state"))
-        for try await (unit, period) in rows.decode((String, String).self) { keys.insert("\(unit) \(period)") }
+        for try await (unit, period) in rows.decode((String, String).self) {
+            keys.insert(UnitPeriod(unit: UnitCode(unit), period: try #require(Period(period), "period '\(period)'")))
+        }
         return keys
     }
 }
